@@ -1,0 +1,113 @@
+/**
+ * The closed set of error codes Palisade returns, each with its HTTP status and
+ * a human message. Every error leaves the server as
+ * `{ "error": { "code", "message", "details"? }, "requestId" }`; docs/api.md
+ * lists these codes and a test fails when one is undocumented.
+ */
+export const ERROR_CATALOGUE = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  VALIDATION_FAILED: { status: 400, message: 'Some fields are invalid.' },
+  UNAUTHENTICATED: { status: 401, message: 'Sign in or send a valid API key.' },
+  FORBIDDEN: { status: 403, message: 'Your role does not allow this action.' },
+  TENANT_ACCESS_DENIED: { status: 403, message: 'You are not a member of that tenant.' },
+  NO_ACTIVE_TENANT: { status: 403, message: 'Select a tenant first.' },
+  EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  CONFLICT: { status: 409, message: 'This conflicts with an existing record.' },
+  LAST_OWNER: { status: 409, message: 'A tenant must keep at least one owner.' },
+  ALREADY_MEMBER: { status: 409, message: 'That person is already a member.' },
+  INVITATION_EXPIRED: { status: 410, message: 'This invitation has expired.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
+  UNPROCESSABLE: { status: 422, message: 'The request refers to something that does not exist.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests. Retry later.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on our side.' },
+  UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+  requestId: string;
+}
+
+/** An expected failure with a catalogued code; anything else becomes INTERNAL. */
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: unknown,
+  ) {
+    super(message ?? ERROR_CATALOGUE[code].message);
+    this.name = 'AppError';
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+/** Field-level validation problem, as returned in `details` of VALIDATION_FAILED. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * PostgreSQL errors that callers can cause, mapped without echoing values or
+ * constraint names; everything else stays INTERNAL.
+ */
+export function fromDatabaseError(error: unknown): AppError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  switch (code) {
+    // Raised by Palisade's own functions (src/db/migrations).
+    case 'PT403':
+      return new AppError('TENANT_ACCESS_DENIED');
+    case 'PT404':
+      return new AppError('NOT_FOUND');
+    case 'PT409':
+      return new AppError('ALREADY_MEMBER');
+    case 'PT410':
+      return new AppError('INVITATION_EXPIRED');
+    case '23505':
+      return new AppError('CONFLICT');
+    case '23503':
+    case '23514':
+    case '22P02':
+      return new AppError('UNPROCESSABLE');
+    case '42501': // insufficient privilege: a write RLS refused (WITH CHECK)
+      return new AppError('NOT_FOUND');
+    case '57P01':
+    case '57P03':
+    case '08006':
+    case '08001':
+    case '08003':
+      return new AppError('UNAVAILABLE');
+    default:
+      return undefined;
+  }
+}
+
+/** Turns anything thrown into a catalogued error. Unknown errors keep no internals. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause instanceof AppError) return cause;
+  const fromDb = fromDatabaseError(error) ?? fromDatabaseError(cause);
+  if (fromDb) return fromDb;
+  if (isConnectionError(error) || isConnectionError(cause)) return new AppError('UNAVAILABLE');
+  return new AppError('INTERNAL');
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED';
+}
+
+export function errorBody(error: AppError, requestId: string): ErrorBody {
+  return {
+    error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) },
+    requestId,
+  };
+}

@@ -1,0 +1,22 @@
+import { auditRouter } from '../modules/audit/procedures.ts';
+import { invitationsRouter } from '../modules/invitations/procedures.ts';
+import { meRouter } from '../modules/me/procedures.ts';
+import { membersRouter } from '../modules/members/procedures.ts';
+import { platformRouter } from '../modules/platform/procedures.ts';
+import { tenantsRouter } from '../modules/tenants/procedures.ts';
+import { createCallerFactory, router } from './procedures.ts';
+
+/** Every procedure of the API. Routers only wire; each module owns its procedures. */
+export const appRouter = router({
+  me: meRouter,
+  tenants: tenantsRouter,
+  members: membersRouter,
+  invitations: invitationsRouter,
+  audit: auditRouter,
+  platform: platformRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** Calls procedures directly with a context: used by the REST adapter and by procedure tests. */
+export const createCaller = createCallerFactory(appRouter);

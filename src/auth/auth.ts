@@ -1,0 +1,113 @@
+import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import { genericOAuth } from 'better-auth/plugins';
+import { type Config, publicUrl } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import { accounts, sessions, users, verifications } from './schema.ts';
+
+export const OIDC_PROVIDER_ID = 'oidc';
+
+/**
+ * Better Auth: email and password, email verification, password reset,
+ * database sessions in httpOnly cookies, and OAuth (Google, Microsoft and any
+ * OpenID Connect provider, all with PKCE). It talks to its own tables in the
+ * `auth` schema over the owner connection; tenants and memberships are
+ * Palisade's own RLS tables (docs/security.md explains why).
+ */
+export function createAuth(options: { config: Config; database: Database; mailer: Mailer; secret: string }) {
+  const { config, database, mailer } = options;
+  const baseURL = publicUrl(config);
+  const production = config.NODE_ENV === 'production';
+
+  const socialProviders: Parameters<typeof betterAuth>[0]['socialProviders'] = {};
+  if (config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET) {
+    socialProviders.google = { clientId: config.GOOGLE_CLIENT_ID, clientSecret: config.GOOGLE_CLIENT_SECRET };
+  }
+  if (config.MICROSOFT_CLIENT_ID && config.MICROSOFT_CLIENT_SECRET) {
+    socialProviders.microsoft = {
+      clientId: config.MICROSOFT_CLIENT_ID,
+      clientSecret: config.MICROSOFT_CLIENT_SECRET,
+      tenantId: config.MICROSOFT_TENANT_ID,
+    };
+  }
+
+  return betterAuth({
+    appName: 'Palisade',
+    baseURL,
+    basePath: '/api/auth',
+    secret: options.secret,
+    trustedOrigins: [baseURL],
+    database: drizzleAdapter(database.owner as never, {
+      provider: 'pg',
+      schema: { user: users, session: sessions, account: accounts, verification: verifications },
+    }),
+    advanced: {
+      database: { generateId: 'uuid' },
+      useSecureCookies: production,
+      defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: production },
+      // Rate limits are Palisade's own (per plan, shared through Redis), not the auth library's.
+      ipAddress: { disableIpTracking: false },
+    },
+    rateLimit: { enabled: false },
+    telemetry: { enabled: false },
+    session: {
+      // No cookie cache: revoking a session or a membership takes effect on the next request.
+      cookieCache: { enabled: false },
+      additionalFields: { activeTenantId: { type: 'string', required: false, input: false } },
+    },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: 10,
+      requireEmailVerification: config.REQUIRE_EMAIL_VERIFICATION,
+      revokeSessionsOnPasswordReset: true,
+      async sendResetPassword({ user, url }) {
+        await mailer.send({
+          to: user.email,
+          subject: 'Reset your Palisade password',
+          text: `Someone asked to reset the password of your Palisade account.\n\nTo choose a new password, open:\n${url}\n\nIf this was not you, ignore this email.`,
+        });
+      },
+    },
+    emailVerification: {
+      sendOnSignUp: true,
+      autoSignInAfterVerification: true,
+      async sendVerificationEmail({ user, url }) {
+        await mailer.send({
+          to: user.email,
+          subject: 'Verify your email for Palisade',
+          text: `Welcome to Palisade.\n\nConfirm your email address by opening:\n${url}\n`,
+        });
+      },
+    },
+    socialProviders,
+    plugins: [
+      genericOAuth({
+        config:
+          config.OIDC_ISSUER && config.OIDC_CLIENT_ID && config.OIDC_CLIENT_SECRET
+            ? [
+                {
+                  providerId: OIDC_PROVIDER_ID,
+                  discoveryUrl: `${config.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/openid-configuration`,
+                  clientId: config.OIDC_CLIENT_ID,
+                  clientSecret: config.OIDC_CLIENT_SECRET,
+                  scopes: ['openid', 'email', 'profile'],
+                  pkce: true,
+                },
+              ]
+            : [],
+      }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+/** The OAuth providers this deployment offers, for sign-in screens. */
+export function configuredProviders(config: Config): Array<{ id: string; name: string }> {
+  const providers: Array<{ id: string; name: string }> = [];
+  if (config.GOOGLE_CLIENT_ID) providers.push({ id: 'google', name: 'Google' });
+  if (config.MICROSOFT_CLIENT_ID) providers.push({ id: 'microsoft', name: 'Microsoft' });
+  if (config.OIDC_CLIENT_ID) providers.push({ id: OIDC_PROVIDER_ID, name: config.OIDC_PROVIDER_NAME });
+  return providers;
+}

@@ -1,0 +1,77 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { AppError } from '../api/errors.ts';
+import type { Database } from '../db/client.ts';
+import { type Role, memberships } from '../db/core-schema.ts';
+import { type TenantPrincipal, type UserIdentity, bindToDatabase, withUser } from '../db/tenant.ts';
+import { tenants } from '../db/tenant-table.ts';
+import type { Auth } from './auth.ts';
+
+/** A verified session: who is calling, and which tenant the session is working in. */
+export interface AuthSession {
+  identity: UserIdentity;
+  sessionToken: string;
+  activeTenantId: string | null;
+}
+
+/**
+ * What procedures may do with sessions and memberships. Built once per server
+ * around the database; procedures see only these functions.
+ */
+export interface SessionService {
+  /** The session behind a request's cookie or bearer token, or null. */
+  fromHeaders(headers: Headers): Promise<AuthSession | null>;
+  /** The caller acting in `tenantId`, if they are a member of it (a live check, never cached). */
+  enterTenant(identity: UserIdentity, tenantId: string): Promise<TenantPrincipal>;
+  /** The caller's identity bound to the database, for user- and platform-level transactions. */
+  bindIdentity(identity: UserIdentity): UserIdentity;
+  /** Remembers the session's active tenant. */
+  setActiveTenant(sessionToken: string, tenantId: string | null): Promise<void>;
+  /** Signs the user out everywhere: after a role change or removal, old sessions must not linger. */
+  revokeAllSessions(userId: string): Promise<void>;
+}
+
+export function createSessionService(auth: Auth, database: Database): SessionService {
+  return {
+    async fromHeaders(headers) {
+      const result = await auth.api.getSession({ headers });
+      if (!result) return null;
+      const { user, session } = result;
+      return {
+        identity: bindToDatabase(database, {
+          userId: user.id,
+          email: user.email,
+          emailVerified: user.emailVerified,
+          name: user.name,
+        }),
+        sessionToken: session.token,
+        activeTenantId: (session as { activeTenantId?: string | null }).activeTenantId ?? null,
+      };
+    },
+
+    async enterTenant(identity, tenantId) {
+      const bound = bindToDatabase(database, identity);
+      const rows = await withUser(bound, (tx) =>
+        tx
+          .select({ role: memberships.role })
+          .from(memberships)
+          .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+          .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, identity.userId), isNull(tenants.deletedAt))),
+      );
+      const role = rows[0]?.role as Role | undefined;
+      if (!role) throw new AppError('TENANT_ACCESS_DENIED');
+      return bindToDatabase(database, { ...identity, tenantId, role });
+    },
+
+    bindIdentity: (identity) => bindToDatabase(database, identity),
+
+    async setActiveTenant(sessionToken, tenantId) {
+      const context = await auth.$context;
+      await context.internalAdapter.updateSession(sessionToken, { activeTenantId: tenantId });
+    },
+
+    async revokeAllSessions(userId) {
+      const context = await auth.$context;
+      await context.internalAdapter.deleteUserSessions(userId);
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { ConfigError, loadConfig, maskedConfig } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { seedDemo } from './seed.ts';
+import { createServer } from './server.ts';
+
+const USAGE = `Usage: palisade <command>
+
+Commands:
+  start     migrate, seed a demo on first start (embedded database), and serve
+  migrate   apply pending database migrations
+  seed      seed the demo tenants and users into an empty database
+  config    print the effective configuration, secrets masked
+`;
+
+function printSeeded(seeded: Awaited<ReturnType<typeof seedDemo>>): void {
+  if (!seeded) return;
+  console.log('\nDemo data created. Sign in with (shown once):');
+  for (const u of seeded) console.log(`  ${u.tenant.padEnd(9)} ${u.role.padEnd(7)} ${u.email.padEnd(26)} ${u.password}`);
+  console.log('');
+}
+
+async function main(command: string | undefined): Promise<void> {
+  const config = loadConfig();
+  switch (command) {
+    case 'start': {
+      const server = await createServer(config);
+      if (config.SEED_DEMO && config.NODE_ENV !== 'production') printSeeded(await seedDemo(server));
+      const url = await server.start();
+      console.log(`Palisade is running at ${url}  (API docs: ${url}/api/docs, database: ${server.database.kind})`);
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        server.app.log.info({ signal }, 'shutting down');
+        server.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      return;
+    }
+    case 'migrate': {
+      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/pgdata` });
+      await migrate(database);
+      await database.close();
+      console.log('Migrations applied.');
+      return;
+    }
+    case 'seed': {
+      const server = await createServer(config);
+      const seeded = await seedDemo(server);
+      if (seeded) printSeeded(seeded);
+      else console.log('The database has users already; nothing seeded.');
+      await server.stop();
+      return;
+    }
+    case 'config':
+      console.log(JSON.stringify(maskedConfig(config), null, 2));
+      return;
+    default:
+      console.log(USAGE);
+      process.exitCode = command ? 2 : 0;
+  }
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error('palisade:', error instanceof Error ? error.message : error);
+  }
+  process.exit(1);
+});

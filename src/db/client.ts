@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+
+/**
+ * The raw database handles. Only db/ and auth/ may import this file: feature
+ * modules reach tenant data through `withTenant` alone (enforced by the
+ * import-boundary test).
+ */
+
+/** What a tenant transaction sees: the Drizzle query builder, nothing else. */
+export type Tx = PgDatabase<PgQueryResultHKT>;
+
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+export interface DatabaseOptions {
+  /** Server PostgreSQL, owner role. Unset: embedded PGlite. */
+  url?: string | undefined;
+  /** Optional login for the request role; unset: the owner connection switches role per transaction. */
+  appUrl?: string | undefined;
+  poolSize?: number;
+  /** PGlite data directory; `memory://` for a throwaway database. */
+  dataDir?: string;
+}
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  /** Owner connection for migrations and the auth library. Bypasses nothing by itself, but is never given to modules. */
+  readonly owner: Tx;
+  /**
+   * Runs `fn` in one transaction that starts with `enter` (which switches to the
+   * request role and sets the transaction-local context). On server PostgreSQL
+   * BEGIN, `enter` and the first statement of `fn` travel in one pipeline.
+   */
+  transaction<T>(enter: Statement, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** One statement on the owner connection; rows as objects. */
+  ownerQuery<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** A parameterless multi-statement script on the owner connection (migrations). */
+  ownerScript(script: string): Promise<void>;
+  /** Runs fn while holding a session-level advisory lock (a no-op on PGlite, which one process owns). */
+  withOwnerLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /** Pool gauges for metrics: connections in use, idle and waiting (PGlite: one connection). */
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options) : openPglite(options.dataDir ?? './.palisade/pgdata');
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir, { extensions: { vector } });
+  const owner = drizzlePglite(client) as unknown as Tx;
+  let waiting = 0;
+  return {
+    kind: 'pglite',
+    owner,
+    async transaction(enter, fn) {
+      waiting++;
+      return client.transaction(async (raw) => {
+        waiting--;
+        await raw.query(enter.text, enter.params);
+        return fn(drizzlePglite(raw as unknown as PGlite) as unknown as Tx);
+      });
+    },
+    async ownerQuery(text, params = []) {
+      const result = await client.query(text, params);
+      return result.rows as never[];
+    },
+    async ownerScript(script) {
+      await client.exec(script);
+    },
+    withOwnerLock: (_key, fn) => fn(),
+    poolStats: () => ({ total: 1, idle: waiting > 0 ? 0 : 1, waiting }),
+    close: () => client.close(),
+  };
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const common = { onnotice: () => {}, connection: { application_name: 'palisade' } } as const;
+  const ownerSql = postgres(url, { ...common, max: 4 });
+  const appSql = postgres(options.appUrl ?? url, { ...common, max: options.poolSize ?? 10 });
+  const owner = drizzlePostgres(ownerSql) as unknown as Tx;
+  let inUse = 0;
+  let waiting = 0;
+  return {
+    kind: 'postgres',
+    owner,
+    async transaction(enter, fn) {
+      waiting++;
+      const conn = await appSql.reserve();
+      waiting--;
+      inUse++;
+      try {
+        // Not awaited: postgres.js pipelines these with fn's first query on the
+        // reserved connection. If `enter` fails, PostgreSQL aborts the
+        // transaction, so no statement of fn runs without a verified context.
+        const begin = conn.unsafe('begin').execute();
+        const entered = conn.unsafe(enter.text, enter.params as never[]).execute();
+        begin.catch(() => {});
+        entered.catch(() => {});
+        try {
+          const result = await fn(drizzlePostgres(conn) as unknown as Tx);
+          await begin;
+          await entered;
+          await conn.unsafe('commit');
+          return result;
+        } catch (error) {
+          await conn.unsafe('rollback').catch(() => {});
+          // The context error explains a failure better than the aborted statement behind it.
+          await begin;
+          await entered;
+          throw error;
+        }
+      } finally {
+        inUse--;
+        conn.release();
+      }
+    },
+    async ownerQuery(text, params = []) {
+      return (await ownerSql.unsafe(text, params as never[])) as unknown as never[];
+    },
+    async ownerScript(script) {
+      await ownerSql.unsafe(script);
+    },
+    async withOwnerLock(key, fn) {
+      const conn = await ownerSql.reserve();
+      try {
+        await conn`select pg_advisory_lock(${key})`;
+        return await fn();
+      } finally {
+        await conn`select pg_advisory_unlock(${key})`.catch(() => {});
+        conn.release();
+      }
+    },
+    poolStats: () => ({ total: inUse, idle: Math.max(0, (options.poolSize ?? 10) - inUse), waiting }),
+    async close() {
+      await Promise.all([ownerSql.end({ timeout: 5 }), appSql.end({ timeout: 5 })]);
+    },
+  };
+}

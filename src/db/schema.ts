@@ -1,0 +1,6 @@
+// Every table of the application, for drizzle-kit and the migration hardening step.
+export * from '../audit/schema.ts';
+export * from '../auth/schema.ts';
+export * from '../modules/invitations/schema.ts';
+export * from './core-schema.ts';
+export { tenants } from './tenant-table.ts';

@@ -1,0 +1,129 @@
+import { sql } from 'drizzle-orm';
+import type { BuildExtraConfigColumns } from 'drizzle-orm/column-builder';
+import {
+  type PgColumnBuilderBase,
+  type PgTableExtraConfigValue,
+  check,
+  jsonb,
+  pgPolicy,
+  pgRole,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** All application tables live in this schema; the catalog test inspects every table in it. */
+export const appSchema = pgSchema('app');
+
+/** The role every request runs as: not superuser, not BYPASSRLS, owns nothing. */
+export const APP_ROLE = 'palisade_app';
+export const appRole = pgRole(APP_ROLE).existing();
+
+/**
+ * The current tenant, or NULL when no context is set. `nullif` turns the empty
+ * string of an unset setting into NULL instead of a cast error, and the
+ * sub-select makes PostgreSQL evaluate it once per statement.
+ */
+export const CURRENT_TENANT_SQL = "(select nullif(current_setting('app.tenant_id', true), '')::uuid)";
+export const CURRENT_USER_SQL = "(select nullif(current_setting('app.user_id', true), '')::uuid)";
+export const IS_PLATFORM_ADMIN_SQL = "(select coalesce(current_setting('app.platform_admin', true), '') = 'on')";
+
+export const PLATFORM_TENANT_ID = '00000000-0000-0000-0000-000000000001';
+export const PLANS = ['starter', 'growth', 'business', 'enterprise'] as const;
+export type Plan = (typeof PLANS)[number];
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+};
+
+/**
+ * Tenants are the root of isolation, so they are a reviewed global table: the
+ * request role sees the current tenant, the tenants it belongs to, and (inside
+ * an audited platform-admin transaction) all of them.
+ */
+export const tenants = appSchema
+  .table(
+    'tenants',
+    {
+      id: uuid('id').primaryKey().defaultRandom(),
+      name: text('name').notNull(),
+      slug: text('slug').notNull(),
+      plan: text('plan', { enum: PLANS }).notNull().default('starter'),
+      settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+      stripeCustomerId: text('stripe_customer_id'),
+      stripeSubscriptionId: text('stripe_subscription_id'),
+      ...timestamps,
+      deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'date' }),
+    },
+    (t) => [
+      uniqueIndex('tenants_slug_key').on(t.slug),
+      check('tenants_plan_check', sql.raw(`plan in (${PLANS.map((p) => `'${p}'`).join(', ')})`)),
+      check('tenants_slug_check', sql.raw(`slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'`)),
+      pgPolicy('tenants_select', {
+        for: 'select',
+        to: appRole,
+        using: sql.raw(
+          `id = ${CURRENT_TENANT_SQL} or ${IS_PLATFORM_ADMIN_SQL} or id in (select m.tenant_id from app.memberships m where m.user_id = ${CURRENT_USER_SQL})` +
+            ` or id in (select i.tenant_id from app.invitations i where i.status = 'pending' and lower(i.email) = lower(nullif(current_setting('app.user_email', true), '')))`,
+        ),
+      }),
+      pgPolicy('tenants_insert', { for: 'insert', to: appRole, withCheck: sql.raw(`id = ${CURRENT_TENANT_SQL}`) }),
+      pgPolicy('tenants_update', {
+        for: 'update',
+        to: appRole,
+        using: sql.raw(`id = ${CURRENT_TENANT_SQL}`),
+        withCheck: sql.raw(`id = ${CURRENT_TENANT_SQL}`),
+      }),
+      pgPolicy('tenants_delete', { for: 'delete', to: appRole, using: sql.raw(`id = ${CURRENT_TENANT_SQL}`) }),
+    ],
+  )
+  .enableRLS();
+
+const tenantMatches = sql.raw(`tenant_id = ${CURRENT_TENANT_SQL}`);
+
+type WithTenantId<TColumns> = TColumns & { tenantId: ReturnType<typeof tenantIdColumn> };
+const tenantIdColumn = () =>
+  uuid('tenant_id')
+    .notNull()
+    .references(() => tenants.id, { onDelete: 'cascade' });
+
+interface TenantTableOptions<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>> {
+  /** Columns that follow tenant_id in the primary key (usually the row's own id). */
+  key: (keyof TColumns & string)[];
+  /** Further indexes and unique constraints (lead them with tenant_id), composite foreign keys, checks and extra permissive policies. */
+  extra?: (table: BuildExtraConfigColumns<TName, WithTenantId<TColumns>, 'pg'>) => PgTableExtraConfigValue[];
+}
+
+/**
+ * The one way to declare a tenant-scoped table. It adds `tenant_id uuid not null`
+ * referencing the tenant, a primary key led by tenant_id (so every foreign key
+ * to the table carries tenant_id too), RLS with select, insert, update and
+ * delete policies bound to the transaction's tenant. Migrations then FORCE row
+ * level security on every table of the app schema.
+ */
+export function tenantTable<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>>(
+  name: TName,
+  columns: TColumns,
+  options: TenantTableOptions<TName, TColumns>,
+) {
+  const allColumns = { tenantId: tenantIdColumn(), ...columns } as WithTenantId<TColumns>;
+  return appSchema
+    .table(name, allColumns, (t) => {
+      const keyColumns = options.key.map((k) => (t as Record<string, never>)[k]);
+      return [
+        primaryKey({ name: `${name}_pkey`, columns: [t.tenantId, ...(keyColumns as never[])] }),
+        pgPolicy(`${name}_tenant_select`, { for: 'select', to: appRole, using: tenantMatches }),
+        pgPolicy(`${name}_tenant_insert`, { for: 'insert', to: appRole, withCheck: tenantMatches }),
+        pgPolicy(`${name}_tenant_update`, { for: 'update', to: appRole, using: tenantMatches, withCheck: tenantMatches }),
+        pgPolicy(`${name}_tenant_delete`, { for: 'delete', to: appRole, using: tenantMatches }),
+        ...(options.extra?.(t) ?? []),
+      ];
+    })
+    .enableRLS();
+}
+
+export { timestamps };

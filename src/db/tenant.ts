@@ -1,0 +1,75 @@
+import type { SQL } from 'drizzle-orm';
+import type { Role } from './core-schema.ts';
+import type { Database, Tx } from './client.ts';
+
+/**
+ * The only door to tenant data. Feature modules import this file, never the
+ * database client: every query they run happens inside a transaction that
+ * switched to the request role and set the tenant, user and email context
+ * transaction-locally, with the values bound as parameters.
+ */
+export type { Tx } from './client.ts';
+
+/** A signed-in person, as verified by the auth library. */
+export interface UserIdentity {
+  readonly userId: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly name: string;
+}
+
+/** A user acting inside one tenant with a role that was checked against memberships. */
+export interface TenantPrincipal extends UserIdentity {
+  readonly tenantId: string;
+  readonly role: Role;
+}
+
+// Principals are bound to their database by auth/, the only place that creates
+// them; a module cannot forge a principal that opens a transaction.
+const databases = new WeakMap<object, Database>();
+
+export function bindToDatabase<P extends UserIdentity>(database: Database, principal: P): P {
+  const frozen = Object.freeze({ ...principal });
+  databases.set(frozen, database);
+  return frozen;
+}
+
+function databaseOf(principal: object): Database {
+  const database = databases.get(principal);
+  if (!database) throw new Error('principal was not created by the auth layer');
+  return database;
+}
+
+const ENTER_TENANT = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_tenant($1, $2, $3)";
+const ENTER_USER = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_user($1, $2)";
+const ENTER_PLATFORM_ADMIN = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_platform_admin($1)";
+
+/** Invitations addressed to an email are visible only once the user has proven they own it. */
+const verifiedEmail = (identity: UserIdentity) => (identity.emailVerified ? identity.email : null);
+
+/** Runs fn in the principal's tenant. Every row it reads or writes is filtered by RLS to that tenant. */
+export function withTenant<T>(principal: TenantPrincipal, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return databaseOf(principal).transaction({ text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] }, fn);
+}
+
+/** Runs fn as the user with no tenant selected: their own memberships and invitations are visible, no tenant data. */
+export function withUser<T>(identity: UserIdentity, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return databaseOf(identity).transaction(
+    { text: ENTER_USER, params: [identity.userId, verifiedEmail(identity)] },
+    fn,
+  );
+}
+
+/**
+ * Runs fn with read access across tenants. The database checks that the user
+ * is an owner or admin of the platform tenant; callers write an audit entry.
+ */
+export function withPlatformAdmin<T>(identity: UserIdentity, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return databaseOf(identity).transaction({ text: ENTER_PLATFORM_ADMIN, params: [identity.userId] }, fn);
+}
+
+/** Rows of a raw SQL statement, whichever driver runs it (PGlite returns `{ rows }`, postgres.js an array). */
+export async function queryRows<R>(tx: Tx, query: SQL): Promise<R[]> {
+  const result = (await tx.execute(query)) as unknown as { rows?: R[] } | R[];
+  return Array.isArray(result) ? result : (result.rows ?? []);
+}

@@ -1,0 +1,177 @@
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { AppError } from '../../api/errors.ts';
+import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
+import { adminProcedure, router, tenantProcedure } from '../../api/procedures.ts';
+import { actorOf, recordAudit } from '../../audit/record.ts';
+import { users } from '../../auth/schema.ts';
+import { ROLES, type Role, memberships } from '../../db/core-schema.ts';
+import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
+
+const memberOutput = z.object({
+  userId: z.uuid(),
+  name: z.string(),
+  email: z.string(),
+  role: z.enum(ROLES),
+  joinedAt: z.iso.datetime(),
+});
+
+const memberColumns = {
+  userId: memberships.userId,
+  name: users.name,
+  email: users.email,
+  role: memberships.role,
+  joinedAt: memberships.createdAt,
+};
+
+type MemberRow = { userId: string; name: string; email: string; role: Role; joinedAt: Date };
+const toMemberOutput = (row: MemberRow) => ({ ...row, joinedAt: row.joinedAt.toISOString() });
+
+const listMembersInput = listInput(['joinedAt', 'email', 'name']).extend({ role: z.enum(ROLES).optional() });
+
+/** Locks the tenant's owner rows, so two concurrent demotions cannot both pass the last-owner check. */
+async function lockOwners(tx: Tx, tenantId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.tenantId, tenantId), eq(memberships.role, 'owner')))
+    .for('update');
+  return rows.map((r) => r.userId);
+}
+
+async function findMember(tx: Tx, tenantId: string, userId: string): Promise<{ role: Role } | undefined> {
+  const [row] = await tx
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)))
+    .for('update');
+  return row;
+}
+
+/** Admins manage members below owner; anything that touches an owner needs an owner. */
+function assertMayManage(caller: TenantPrincipal, targetRole: Role, newRole?: Role): void {
+  if ((targetRole === 'owner' || newRole === 'owner') && caller.role !== 'owner') throw new AppError('FORBIDDEN');
+}
+
+async function removeMembership(tx: Tx, principal: TenantPrincipal, userId: string): Promise<Role> {
+  const target = await findMember(tx, principal.tenantId, userId);
+  if (!target) throw new AppError('NOT_FOUND');
+  if (target.role === 'owner') {
+    const owners = await lockOwners(tx, principal.tenantId);
+    if (owners.length <= 1) throw new AppError('LAST_OWNER');
+  }
+  await tx.delete(memberships).where(and(eq(memberships.tenantId, principal.tenantId), eq(memberships.userId, userId)));
+  return target.role;
+}
+
+export const membersRouter = router({
+  list: tenantProcedure
+    .meta({ summary: 'Members of the active tenant', tags: ['members'], rest: { method: 'GET', path: '/members' } })
+    .input(listMembersInput)
+    .output(pageOf(memberOutput))
+    .query(async ({ ctx, input }) => {
+      const { where, orderBy, limit } = keyset(
+        input,
+        { joinedAt: memberships.createdAt, email: users.email, name: users.name },
+        memberships.userId,
+      );
+      const rows = await withTenant(ctx.principal, (tx) =>
+        tx
+          .select(memberColumns)
+          .from(memberships)
+          .innerJoin(users, eq(users.id, memberships.userId))
+          .where(
+            and(
+              eq(memberships.tenantId, ctx.principal.tenantId),
+              input.role ? eq(memberships.role, input.role) : undefined,
+              where,
+            ),
+          )
+          .orderBy(...orderBy)
+          .limit(limit),
+      );
+      const result = page(rows, input, (row, field) => [row[field as keyof MemberRow] as unknown, row.userId]);
+      return { items: result.items.map(toMemberOutput), nextCursor: result.nextCursor };
+    }),
+
+  changeRole: adminProcedure
+    .meta({ summary: "Change a member's role", tags: ['members'], rest: { method: 'PATCH', path: '/members/{userId}' } })
+    .input(z.object({ userId: z.uuid(), role: z.enum(ROLES) }))
+    .output(memberOutput)
+    .mutation(async ({ ctx, input }) => {
+      const { principal } = ctx;
+      const { updated, previousRole } = await withTenant(principal, async (tx) => {
+        const target = await findMember(tx, principal.tenantId, input.userId);
+        if (!target) throw new AppError('NOT_FOUND');
+        assertMayManage(principal, target.role, input.role);
+        if (target.role === 'owner' && input.role !== 'owner') {
+          const owners = await lockOwners(tx, principal.tenantId);
+          if (owners.length <= 1) throw new AppError('LAST_OWNER');
+        }
+        await tx
+          .update(memberships)
+          .set({ role: input.role, updatedAt: new Date() })
+          .where(and(eq(memberships.tenantId, principal.tenantId), eq(memberships.userId, input.userId)));
+        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+          action: 'member.role_changed',
+          targetType: 'user',
+          targetId: input.userId,
+          data: { from: target.role, to: input.role },
+        });
+        const [updated] = await tx
+          .select(memberColumns)
+          .from(memberships)
+          .innerJoin(users, eq(users.id, memberships.userId))
+          .where(and(eq(memberships.tenantId, principal.tenantId), eq(memberships.userId, input.userId)));
+        if (!updated) throw new AppError('NOT_FOUND');
+        return { updated, previousRole: target.role };
+      });
+      // Rotation: sessions issued under the old role end; the member signs in again under the new one.
+      if (previousRole !== input.role && input.userId !== principal.userId) {
+        await ctx.services.sessions.revokeAllSessions(input.userId);
+      }
+      return toMemberOutput(updated);
+    }),
+
+  remove: adminProcedure
+    .meta({ summary: 'Remove a member from the active tenant', tags: ['members'], rest: { method: 'DELETE', path: '/members/{userId}' } })
+    .input(z.object({ userId: z.uuid() }))
+    .output(z.object({ removed: z.literal(true) }))
+    .mutation(async ({ ctx, input }) => {
+      const { principal } = ctx;
+      await withTenant(principal, async (tx) => {
+        const target = await findMember(tx, principal.tenantId, input.userId);
+        if (!target) throw new AppError('NOT_FOUND');
+        assertMayManage(principal, target.role);
+        const role = await removeMembership(tx, principal, input.userId);
+        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+          action: 'member.removed',
+          targetType: 'user',
+          targetId: input.userId,
+          data: { role },
+        });
+      });
+      return { removed: true as const };
+    }),
+
+  leave: tenantProcedure
+    .meta({ summary: 'Leave the active tenant', tags: ['members'], rest: { method: 'POST', path: '/members/leave' } })
+    .input(z.object({}).optional())
+    .output(z.object({ left: z.literal(true) }))
+    .mutation(async ({ ctx }) => {
+      const { principal } = ctx;
+      await withTenant(principal, async (tx) => {
+        const role = await removeMembership(tx, principal, principal.userId);
+        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+          action: 'member.left',
+          targetType: 'user',
+          targetId: principal.userId,
+          data: { role },
+        });
+      });
+      if (ctx.session.activeTenantId === principal.tenantId) {
+        await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, null);
+      }
+      return { left: true as const };
+    }),
+});

@@ -1,0 +1,146 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { AppError } from '../../api/errors.ts';
+import { authedProcedure, adminProcedure, ownerProcedure, router, tenantProcedure } from '../../api/procedures.ts';
+import { actorOf, recordAudit } from '../../audit/record.ts';
+import { PLANS, tenants } from '../../db/tenant-table.ts';
+import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
+
+export const tenantOutput = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  slug: z.string(),
+  plan: z.enum(PLANS),
+  settings: z.record(z.string(), z.unknown()),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+/** Explicit columns: billing ids and deletion markers never leave through this API. */
+export const tenantColumns = {
+  id: tenants.id,
+  name: tenants.name,
+  slug: tenants.slug,
+  plan: tenants.plan,
+  settings: tenants.settings,
+  createdAt: tenants.createdAt,
+  updatedAt: tenants.updatedAt,
+};
+
+export function toTenantOutput(row: {
+  id: string;
+  name: string;
+  slug: string;
+  plan: (typeof PLANS)[number];
+  settings: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}) {
+  return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
+}
+
+const slugSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2 to 63 characters');
+
+/** Settings are a tenant's own JSON, bounded so that one tenant cannot store megabytes per request. */
+const settingsSchema = z
+  .record(z.string().max(100), z.unknown())
+  .refine((s) => JSON.stringify(s).length <= 32_768, 'settings may hold at most 32 KiB');
+
+export const tenantsRouter = router({
+  create: authedProcedure
+    .meta({ summary: 'Create a tenant; the caller becomes its owner', tags: ['tenants'], rest: { method: 'POST', path: '/tenants', status: 201 } })
+    .input(z.object({ name: z.string().trim().min(1).max(200), slug: slugSchema }))
+    .output(tenantOutput)
+    .mutation(async ({ ctx, input }) => {
+      const tenant = await withUser(ctx.services.sessions.bindIdentity(ctx.identity), async (tx) => {
+        // app.create_tenant sets the new tenant as the context, inserts it and the owner membership.
+        const [created] = await queryRows<{ id: string }>(
+          tx,
+          sql`select app.create_tenant(${input.name}, ${input.slug}, ${ctx.identity.userId}) as id`,
+        );
+        const id = created?.id;
+        if (!id) throw new AppError('INTERNAL');
+        await recordAudit(tx, { tenantId: id, userId: ctx.identity.userId, requestId: ctx.requestId }, {
+          action: 'tenant.created',
+          targetType: 'tenant',
+          targetId: id,
+        });
+        const [row] = await tx.select(tenantColumns).from(tenants).where(eq(tenants.id, id));
+        if (!row) throw new AppError('INTERNAL');
+        return row;
+      });
+      await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, tenant.id);
+      return toTenantOutput(tenant);
+    }),
+
+  current: tenantProcedure
+    .meta({ summary: 'The active tenant', tags: ['tenants'], rest: { method: 'GET', path: '/tenants/current' } })
+    .input(z.object({}).optional())
+    .output(tenantOutput.extend({ role: z.enum(['owner', 'admin', 'member']) }))
+    .query(async ({ ctx }) => {
+      const [row] = await withTenant(ctx.principal, (tx) =>
+        tx.select(tenantColumns).from(tenants).where(and(eq(tenants.id, ctx.principal.tenantId), isNull(tenants.deletedAt))),
+      );
+      if (!row) throw new AppError('NOT_FOUND');
+      return { ...toTenantOutput(row), role: ctx.principal.role };
+    }),
+
+  update: adminProcedure
+    .meta({ summary: 'Update the active tenant (plan changes need an owner)', tags: ['tenants'], rest: { method: 'PATCH', path: '/tenants/current' } })
+    .input(z.object({ name: z.string().trim().min(1).max(200).optional(), settings: settingsSchema.optional(), plan: z.enum(PLANS).optional() }))
+    .output(tenantOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (input.plan !== undefined && ctx.principal.role !== 'owner') throw new AppError('FORBIDDEN');
+      return withTenant(ctx.principal, async (tx) => {
+        const [row] = await tx
+          .update(tenants)
+          .set({ ...input, updatedAt: new Date() })
+          .where(and(eq(tenants.id, ctx.principal.tenantId), isNull(tenants.deletedAt)))
+          .returning(tenantColumns);
+        if (!row) throw new AppError('NOT_FOUND');
+        await recordAudit(tx, actorOf(ctx.principal, ctx.requestId), {
+          action: 'tenant.updated',
+          targetType: 'tenant',
+          targetId: row.id,
+          data: { fields: Object.keys(input) },
+        });
+        return toTenantOutput(row);
+      });
+    }),
+
+  switch: authedProcedure
+    .meta({ summary: 'Make one of your tenants the active one', tags: ['tenants'], rest: { method: 'POST', path: '/tenants/switch' } })
+    .input(z.object({ tenantId: z.uuid() }))
+    .output(z.object({ activeTenantId: z.uuid(), role: z.enum(['owner', 'admin', 'member']) }))
+    .mutation(async ({ ctx, input }) => {
+      const principal = await ctx.services.sessions.enterTenant(ctx.identity, input.tenantId);
+      await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, principal.tenantId);
+      return { activeTenantId: principal.tenantId, role: principal.role };
+    }),
+
+  delete: ownerProcedure
+    .meta({ summary: 'Delete the active tenant (soft delete; members lose access at once)', tags: ['tenants'], rest: { method: 'DELETE', path: '/tenants/current' } })
+    .input(z.object({ confirmSlug: z.string() }))
+    .output(z.object({ deleted: z.literal(true) }))
+    .mutation(async ({ ctx, input }) => {
+      await withTenant(ctx.principal, async (tx) => {
+        const [row] = await tx
+          .update(tenants)
+          .set({ deletedAt: new Date(), updatedAt: new Date() })
+          .where(and(eq(tenants.id, ctx.principal.tenantId), eq(tenants.slug, input.confirmSlug), isNull(tenants.deletedAt)))
+          .returning({ id: tenants.id });
+        if (!row) throw new AppError('VALIDATION_FAILED', undefined, [{ path: 'confirmSlug', message: 'does not match the tenant' }]);
+        await recordAudit(tx, actorOf(ctx.principal, ctx.requestId), {
+          action: 'tenant.deleted',
+          targetType: 'tenant',
+          targetId: row.id,
+        });
+      });
+      await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, null);
+      return { deleted: true as const };
+    }),
+});
