@@ -1,7 +1,11 @@
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { genericOAuth } from 'better-auth/plugins';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { type Config, publicUrl } from '../config.ts';
+import { memberships } from '../db/core-schema.ts';
+import { tenants } from '../db/tenant-table.ts';
+import { bindToDatabase, withUser } from '../db/tenant.ts';
 import type { Database } from '../db/client.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { accounts, sessions, users, verifications } from './schema.ts';
@@ -81,6 +85,17 @@ export function createAuth(options: { config: Config; database: Database; mailer
       },
     },
     socialProviders,
+    databaseHooks: {
+      session: {
+        create: {
+          // A new session starts in the tenant the user joined first, so a one-tenant user never has to pick.
+          async before(session) {
+            const activeTenantId = await firstTenantOf(database, session.userId);
+            return { data: { ...session, activeTenantId } };
+          },
+        },
+      },
+    },
     plugins: [
       genericOAuth({
         config:
@@ -102,6 +117,20 @@ export function createAuth(options: { config: Config; database: Database; mailer
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+async function firstTenantOf(database: Database, userId: string): Promise<string | null> {
+  const identity = bindToDatabase(database, { userId, email: '', emailVerified: false, name: '' });
+  const [first] = await withUser(identity, (tx) =>
+    tx
+      .select({ tenantId: memberships.tenantId })
+      .from(memberships)
+      .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+      .where(and(eq(memberships.userId, userId), isNull(tenants.deletedAt)))
+      .orderBy(asc(memberships.createdAt))
+      .limit(1),
+  );
+  return first?.tenantId ?? null;
+}
 
 /** The OAuth providers this deployment offers, for sign-in screens. */
 export function configuredProviders(config: Config): Array<{ id: string; name: string }> {

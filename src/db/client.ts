@@ -3,7 +3,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { PostgresJsDatabase, PostgresJsSession, drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 
 /**
@@ -89,6 +90,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const ownerSql = postgres(url, { ...common, max: 4 });
   const appSql = postgres(options.appUrl ?? url, { ...common, max: options.poolSize ?? 10 });
   const owner = drizzlePostgres(ownerSql) as unknown as Tx;
+  // Installs Drizzle's type parsers on the pool's options, which reserved connections share.
+  drizzlePostgres(appSql);
+  const dialect = new PgDialect();
+  const onConnection = (conn: postgres.ReservedSql) =>
+    new PostgresJsDatabase(dialect, new PostgresJsSession(conn, dialect, undefined), undefined) as unknown as Tx;
   let inUse = 0;
   let waiting = 0;
   return {
@@ -108,7 +114,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         begin.catch(() => {});
         entered.catch(() => {});
         try {
-          const result = await fn(drizzlePostgres(conn) as unknown as Tx);
+          const result = await fn(onConnection(conn));
           await begin;
           await entered;
           await conn.unsafe('commit');

@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { adminProcedure, router } from '../../api/procedures.ts';
 import { auditLog } from '../../audit/schema.ts';
@@ -17,7 +18,34 @@ const auditEntryOutput = z.object({
   createdAt: z.iso.datetime(),
 });
 
+const auditColumns = {
+  id: auditLog.id,
+  actorUserId: auditLog.actorUserId,
+  actorApiKeyId: auditLog.actorApiKeyId,
+  action: auditLog.action,
+  targetType: auditLog.targetType,
+  targetId: auditLog.targetId,
+  data: auditLog.data,
+  requestId: auditLog.requestId,
+  createdAt: auditLog.createdAt,
+};
+
 export const auditRouter = router({
+  get: adminProcedure
+    .meta({ summary: 'One audit entry', tags: ['audit'], rest: { method: 'GET', path: '/audit-log/{id}' } })
+    .input(z.object({ id: z.uuid() }))
+    .output(auditEntryOutput)
+    .query(async ({ ctx, input }) => {
+      const [row] = await withTenant(ctx.principal, (tx) =>
+        tx
+          .select(auditColumns)
+          .from(auditLog)
+          .where(and(eq(auditLog.tenantId, ctx.principal.tenantId), eq(auditLog.id, input.id))),
+      );
+      if (!row) throw new AppError('NOT_FOUND');
+      return { ...row, createdAt: row.createdAt.toISOString() };
+    }),
+
   list: adminProcedure
     .meta({ summary: 'Audit log of the active tenant, newest first', tags: ['audit'], rest: { method: 'GET', path: '/audit-log' } })
     .input(
@@ -31,17 +59,7 @@ export const auditRouter = router({
       const { where, orderBy, limit } = keyset(input, { createdAt: auditLog.createdAt }, auditLog.id);
       const rows = await withTenant(ctx.principal, (tx) =>
         tx
-          .select({
-            id: auditLog.id,
-            actorUserId: auditLog.actorUserId,
-            actorApiKeyId: auditLog.actorApiKeyId,
-            action: auditLog.action,
-            targetType: auditLog.targetType,
-            targetId: auditLog.targetId,
-            data: auditLog.data,
-            requestId: auditLog.requestId,
-            createdAt: auditLog.createdAt,
-          })
+          .select(auditColumns)
           .from(auditLog)
           .where(
             and(

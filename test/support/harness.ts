@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, inject } from 'vitest';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { type PalisadeServer, createServer } from '../../src/server.ts';
+import { type FreshDatabase, createFreshDatabase } from './postgres.ts';
+import { TestInbox } from './smtp.ts';
+
+export type Backend = 'pglite' | 'postgres';
+
+/**
+ * Runs a suite once per database: always on PGlite, and on server PostgreSQL
+ * when it is reachable (mandatory in CI, see global-setup.ts).
+ */
+export function describeEachBackend(name: string, body: (backend: Backend) => void): void {
+  describe(`${name} [pglite]`, () => body('pglite'));
+  const serverPostgres = inject('serverPostgres');
+  (serverPostgres ? describe : describe.skip)(`${name} [postgres]`, () => body('postgres'));
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  /** Everything the server emailed, received over real SMTP. */
+  inbox: TestInbox;
+  server: PalisadeServer;
+  config: Config;
+  backend: Backend;
+  /** A statement as the owner, for checking what is really stored (bypasses the API, not the facts). */
+  ownerQuery<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+/** A Palisade server on a fresh database of the given backend, listening on a free loopback port. */
+export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-test-'));
+  let fresh: FreshDatabase | undefined;
+  if (backend === 'postgres') fresh = await createFreshDatabase();
+  const port = await freePort();
+  const inbox = new TestInbox();
+  const smtpUrl = await inbox.start();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SEED_DEMO: 'false',
+    SMTP_URL: smtpUrl,
+    AUTH_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+    ...(fresh ? { DATABASE_URL: fresh.url, APP_DATABASE_URL: fresh.appUrl, DATABASE_POOL_SIZE: '4' } : {}),
+    ...env,
+  });
+  // PGlite in memory: each test server gets its own throwaway database.
+  const database = backend === 'pglite' ? await openDatabase({ dataDir: 'memory://' }) : undefined;
+  const server = await createServer(config, { database });
+  const url = await server.start();
+  return {
+    url,
+    inbox,
+    server,
+    config,
+    backend,
+    ownerQuery: (text, params) => server.database.ownerQuery(text, params),
+    async close() {
+      await server.stop();
+      await database?.close();
+      await inbox.stop();
+      await fresh?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
