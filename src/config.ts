@@ -60,24 +60,6 @@ export const configSchema = z
     /** Reverse proxies in front of Palisade whose X-Forwarded-For entries are trusted; 0 trusts none. */
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
-  })
-  .superRefine((c, ctx) => {
-    if (c.NODE_ENV === 'production' && !c.AUTH_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required in production' });
-    }
-    const pairs: Array<[keyof typeof c, keyof typeof c]> = [
-      ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'],
-      ['MICROSOFT_CLIENT_ID', 'MICROSOFT_CLIENT_SECRET'],
-      ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
-    ];
-    for (const [id, secret] of pairs) {
-      if (Boolean(c[id]) !== Boolean(c[secret])) {
-        ctx.addIssue({ code: 'custom', path: [c[id] ? secret : id], message: `must be set together with ${c[id] ? id : secret}` });
-      }
-    }
-    if (c.OIDC_CLIENT_ID && !c.OIDC_ISSUER) {
-      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'is required when OIDC_CLIENT_ID is set' });
-    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -89,11 +71,31 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`));
+type Env = Record<string, string | undefined>;
+
+/** Rules between variables, checked on the raw environment so they are reported together with field errors. */
+function crossFieldProblems(env: Env): string[] {
+  const set = (key: string) => Boolean(env[key]?.trim());
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production' && !set('AUTH_SECRET')) problems.push('AUTH_SECRET: is required in production');
+  for (const [id, secret] of [
+    ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'],
+    ['MICROSOFT_CLIENT_ID', 'MICROSOFT_CLIENT_SECRET'],
+    ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
+  ] as const) {
+    if (set(id) !== set(secret)) problems.push(`${set(id) ? secret : id}: must be set together with ${set(id) ? id : secret}`);
   }
+  if (set('OIDC_CLIENT_ID') && !set('OIDC_ISSUER')) problems.push('OIDC_ISSUER: is required when OIDC_CLIENT_ID is set');
+  return problems;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)),
+    ...crossFieldProblems(env),
+  ];
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }
 

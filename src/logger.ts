@@ -20,12 +20,23 @@ export const REDACTED_PATHS = [
   '*.idToken',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** JSON lines to stdout, or to `destination` (tests capture what would be written). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'palisade' },
-  });
+    serializers: {
+      // Paths only: query strings can carry one-time tokens (email verification, password reset, invitations).
+      req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+        ip: req.ip,
+      }),
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

@@ -18,6 +18,7 @@ import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { registerHealthRoutes } from './health/routes.ts';
 import { registerJsonParser } from './http/json-body.ts';
+import type { DestinationStream } from 'pino';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
 
@@ -72,8 +73,15 @@ function httpAppError(error: FastifyError | AppError | Error): AppError {
   return appErrorOf(error);
 }
 
-export async function createServer(config: Config, options: { database?: Database } = {}): Promise<PalisadeServer> {
-  const logger = createLogger(config.LOG_LEVEL);
+export interface ServerOptions {
+  /** An already opened database (tests, embedding); the caller closes it. */
+  database?: Database;
+  /** Where log lines go instead of stdout. */
+  logDestination?: DestinationStream;
+}
+
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<PalisadeServer> {
+  const logger = createLogger(config.LOG_LEVEL, options.logDestination);
   const database =
     options.database ??
     (await openDatabase({

@@ -21,7 +21,8 @@ export interface ProcedureMeta {
 /** Every thrown value as the catalogued AppError it leaves the server as. */
 export function appErrorOf(error: unknown): AppError {
   const cause = error instanceof TRPCError ? error.cause : undefined;
-  if (cause instanceof ZodError) {
+  // Input that fails its schema is the caller's error; output that fails is ours (INTERNAL below).
+  if (cause instanceof ZodError && error instanceof TRPCError && error.code === 'BAD_REQUEST') {
     const details: FieldIssue[] = cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     return new AppError('VALIDATION_FAILED', undefined, details);
   }
@@ -64,7 +65,7 @@ export const authedProcedure = t.procedure.use(({ ctx, next }) => {
   return next({ ctx: { identity: ctx.session.identity, session: ctx.session } });
 });
 
-const uuidSchema = z.uuid();
+const uuidSchema = z.guid();
 
 /**
  * A member acting in a tenant: the one named by `X-Tenant-Id` if they belong

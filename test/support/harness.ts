@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { openDatabase } from '../../src/db/client.ts';
+import type { DestinationStream } from 'pino';
+import { type Database, openDatabase } from '../../src/db/client.ts';
 import { type PalisadeServer, createServer } from '../../src/server.ts';
 import { type FreshDatabase, createFreshDatabase } from './postgres.ts';
 import { TestInbox } from './smtp.ts';
@@ -46,7 +47,18 @@ export interface TestServer {
 }
 
 /** A Palisade server on a fresh database of the given backend, listening on a free loopback port. */
-export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Use this database instead of a fresh one (it must be migrated by the server; the caller closes it). */
+  database?: Database;
+  /** Capture log lines instead of discarding them. */
+  logDestination?: DestinationStream;
+}
+
+export async function startTestServer(
+  backend: Backend,
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-test-'));
   let fresh: FreshDatabase | undefined;
   if (backend === 'postgres') fresh = await createFreshDatabase();
@@ -67,8 +79,8 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
     ...env,
   });
   // PGlite in memory: each test server gets its own throwaway database.
-  const database = backend === 'pglite' ? await openDatabase({ dataDir: 'memory://' }) : undefined;
-  const server = await createServer(config, { database });
+  const ownDatabase = !options.database && backend === 'pglite' ? await openDatabase({ dataDir: 'memory://' }) : undefined;
+  const server = await createServer(config, { database: options.database ?? ownDatabase, logDestination: options.logDestination });
   const url = await server.start();
   return {
     url,
@@ -79,7 +91,7 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
     ownerQuery: (text, params) => server.database.ownerQuery(text, params),
     async close() {
       await server.stop();
-      await database?.close();
+      await ownDatabase?.close();
       await inbox.stop();
       await fresh?.drop();
       rmSync(dataDir, { recursive: true, force: true });

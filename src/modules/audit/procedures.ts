@@ -7,9 +7,9 @@ import { auditLog } from '../../audit/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 
 const auditEntryOutput = z.object({
-  id: z.uuid(),
-  actorUserId: z.uuid().nullable(),
-  actorApiKeyId: z.uuid().nullable(),
+  id: z.guid(),
+  actorUserId: z.guid().nullable(),
+  actorApiKeyId: z.guid().nullable(),
   action: z.string(),
   targetType: z.string(),
   targetId: z.string().nullable(),
@@ -33,7 +33,7 @@ const auditColumns = {
 export const auditRouter = router({
   get: adminProcedure
     .meta({ summary: 'One audit entry', tags: ['audit'], rest: { method: 'GET', path: '/audit-log/{id}' } })
-    .input(z.object({ id: z.uuid() }))
+    .input(z.object({ id: z.guid() }))
     .output(auditEntryOutput)
     .query(async ({ ctx, input }) => {
       const [row] = await withTenant(ctx.principal, (tx) =>
@@ -51,7 +51,7 @@ export const auditRouter = router({
     .input(
       listInput(['createdAt'], '-createdAt').extend({
         action: z.string().max(100).optional(),
-        actorUserId: z.uuid().optional(),
+        actorUserId: z.guid().optional(),
       }),
     )
     .output(pageOf(auditEntryOutput))

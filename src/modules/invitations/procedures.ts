@@ -14,11 +14,11 @@ import type { Services } from '../../api/context.ts';
 import { INVITATION_STATUSES, invitations } from './schema.ts';
 
 const invitationOutput = z.object({
-  id: z.uuid(),
+  id: z.guid(),
   email: z.string(),
   role: z.enum(ROLES),
   status: z.enum(INVITATION_STATUSES),
-  invitedBy: z.uuid().nullable(),
+  invitedBy: z.guid().nullable(),
   expiresAt: z.iso.datetime(),
   createdAt: z.iso.datetime(),
 });
@@ -75,7 +75,7 @@ function respond(accept: boolean) {
       rest: { method: 'POST', path: accept ? '/invitations/accept' : '/invitations/decline' },
     })
     .input(tokenInput)
-    .output(z.object({ tenantId: z.uuid(), role: z.enum(ROLES), status: z.enum(['accepted', 'declined']) }))
+    .output(z.object({ tenantId: z.guid(), role: z.enum(ROLES), status: z.enum(['accepted', 'declined']) }))
     .mutation(async ({ ctx, input }) => {
       const identity = ctx.services.sessions.bindIdentity(ctx.identity);
       const result = await withUser(identity, async (tx) => {
@@ -168,7 +168,7 @@ export const invitationsRouter = router({
 
   cancel: adminProcedure
     .meta({ summary: 'Cancel a pending invitation', tags: ['invitations'], rest: { method: 'POST', path: '/invitations/{id}/cancel' } })
-    .input(z.object({ id: z.uuid() }))
+    .input(z.object({ id: z.guid() }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
@@ -187,7 +187,7 @@ export const invitationsRouter = router({
 
   resend: adminProcedure
     .meta({ summary: 'Send a pending invitation again with a new link and expiry', tags: ['invitations'], rest: { method: 'POST', path: '/invitations/{id}/resend' } })
-    .input(z.object({ id: z.uuid() }))
+    .input(z.object({ id: z.guid() }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
       const { principal, services } = ctx;

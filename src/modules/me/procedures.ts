@@ -5,7 +5,7 @@ import { ROLES, memberships } from '../../db/core-schema.ts';
 import { PLANS, tenants } from '../../db/tenant-table.ts';
 import { withUser } from '../../db/tenant.ts';
 
-const myTenant = z.object({ id: z.uuid(), name: z.string(), slug: z.string(), plan: z.enum(PLANS), role: z.enum(ROLES) });
+const myTenant = z.object({ id: z.guid(), name: z.string(), slug: z.string(), plan: z.enum(PLANS), role: z.enum(ROLES) });
 
 export const meRouter = router({
   get: authedProcedure
@@ -13,9 +13,9 @@ export const meRouter = router({
     .input(z.object({}).optional())
     .output(
       z.object({
-        user: z.object({ id: z.uuid(), name: z.string(), email: z.string(), emailVerified: z.boolean() }),
+        user: z.object({ id: z.guid(), name: z.string(), email: z.string(), emailVerified: z.boolean() }),
         tenants: z.array(myTenant),
-        activeTenantId: z.uuid().nullable(),
+        activeTenantId: z.guid().nullable(),
       }),
     )
     .query(async ({ ctx }) => {

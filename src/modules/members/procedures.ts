@@ -9,7 +9,7 @@ import { ROLES, type Role, memberships } from '../../db/core-schema.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
 
 const memberOutput = z.object({
-  userId: z.uuid(),
+  userId: z.guid(),
   name: z.string(),
   email: z.string(),
   role: z.enum(ROLES),
@@ -96,7 +96,7 @@ export const membersRouter = router({
 
   changeRole: adminProcedure
     .meta({ summary: "Change a member's role", tags: ['members'], rest: { method: 'PATCH', path: '/members/{userId}' } })
-    .input(z.object({ userId: z.uuid(), role: z.enum(ROLES) }))
+    .input(z.object({ userId: z.guid(), role: z.enum(ROLES) }))
     .output(memberOutput)
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
@@ -135,7 +135,7 @@ export const membersRouter = router({
 
   remove: adminProcedure
     .meta({ summary: 'Remove a member from the active tenant', tags: ['members'], rest: { method: 'DELETE', path: '/members/{userId}' } })
-    .input(z.object({ userId: z.uuid() }))
+    .input(z.object({ userId: z.guid() }))
     .output(z.object({ removed: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;

@@ -29,7 +29,7 @@ export const platformRouter = router({
     .output(
       pageOf(
         z.object({
-          id: z.uuid(),
+          id: z.guid(),
           name: z.string(),
           slug: z.string(),
           plan: z.enum(PLANS),
@@ -84,7 +84,7 @@ export const platformRouter = router({
     .output(
       pageOf(
         z.object({
-          id: z.uuid(),
+          id: z.guid(),
           name: z.string(),
           email: z.string(),
           emailVerified: z.boolean(),

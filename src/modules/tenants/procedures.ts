@@ -7,7 +7,7 @@ import { PLANS, tenants } from '../../db/tenant-table.ts';
 import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 
 export const tenantOutput = z.object({
-  id: z.uuid(),
+  id: z.guid(),
   name: z.string(),
   slug: z.string(),
   plan: z.enum(PLANS),
@@ -114,8 +114,8 @@ export const tenantsRouter = router({
 
   switch: authedProcedure
     .meta({ summary: 'Make one of your tenants the active one', tags: ['tenants'], rest: { method: 'POST', path: '/tenants/switch' } })
-    .input(z.object({ tenantId: z.uuid() }))
-    .output(z.object({ activeTenantId: z.uuid(), role: z.enum(['owner', 'admin', 'member']) }))
+    .input(z.object({ tenantId: z.guid() }))
+    .output(z.object({ activeTenantId: z.guid(), role: z.enum(['owner', 'admin', 'member']) }))
     .mutation(async ({ ctx, input }) => {
       const principal = await ctx.services.sessions.enterTenant(ctx.identity, input.tenantId);
       await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, principal.tenantId);

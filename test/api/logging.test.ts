@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ApiClient, PASSWORD, signUp } from '../support/client.ts';
+import { type TestServer, describeEachBackend, startTestServer } from '../support/harness.ts';
+
+describeEachBackend('structured logs', (backend) => {
+  let t: TestServer;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    const capture = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    t = await startTestServer(backend, { LOG_LEVEL: 'trace' }, { logDestination: capture });
+  });
+  afterAll(() => t?.close());
+
+  it('never writes passwords, cookies, session tokens or one-time tokens', async () => {
+    const user = await signUp(t.url, 'logged');
+    const signIn = await new ApiClient(t.url).post('/api/auth/sign-in/email', { email: user.email, password: PASSWORD });
+    expect(signIn.status).toBe(200);
+    const sessionToken = signIn.body.token as string;
+    const cookie = signIn.headers.getSetCookie().join('; ');
+    expect(cookie).toContain('session_token');
+    await user.get('/api/v1/me', { authorization: `Bearer ${sessionToken}` });
+    await user.post('/api/v1/tenants', { name: 'Logged', slug: `logged-${Date.now()}` });
+    const { match } = await t.inbox.waitFor(user.email, /(http\S+verify-email\?token=([^\s&]+)\S*)/);
+    const verificationToken = match[2] as string;
+    await fetch(match[1] as string, { redirect: 'manual' });
+
+    const log = lines.join('');
+    expect(lines.length).toBeGreaterThan(5);
+    expect(log).toContain('"reqId"');
+    expect(log).not.toContain(PASSWORD);
+    expect(log).not.toContain(sessionToken);
+    expect(log).not.toContain(verificationToken);
+    expect(log).not.toContain(t.config.AUTH_SECRET as string);
+    for (const piece of cookie.split(/[;,]\s*/)) {
+      const value = piece.split('=')[1];
+      if (value && value.length > 16) expect(log).not.toContain(value);
+    }
+  });
+});
