@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, maskedConfig } from './config.ts';
+import { grantPlatformAdmin } from './db/bootstrap.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { seedDemo } from './seed.ts';
@@ -11,6 +12,8 @@ Commands:
   migrate   apply pending database migrations
   seed      seed the demo tenants and users into an empty database
   config    print the effective configuration, secrets masked
+  platform-admin <email>
+            make an existing user an owner of the platform tenant
 `;
 
 function printSeeded(seeded: Awaited<ReturnType<typeof seedDemo>>): void {
@@ -55,6 +58,20 @@ async function main(command: string | undefined): Promise<void> {
       if (seeded) printSeeded(seeded);
       else console.log('The database has users already; nothing seeded.');
       await server.stop();
+      return;
+    }
+    case 'platform-admin': {
+      const email = process.argv[3];
+      if (!email) throw new Error('usage: palisade platform-admin <email>');
+      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/pgdata` });
+      try {
+        const [user] = await database.ownerQuery<{ id: string }>('select id from auth.users where lower(email) = lower($1)', [email]);
+        if (!user) throw new Error(`no user with email ${email}; sign up first`);
+        await grantPlatformAdmin(database, user.id);
+        console.log(`${email} is now a platform admin.`);
+      } finally {
+        await database.close();
+      }
       return;
     }
     case 'config':
