@@ -11,7 +11,7 @@ import { buildOpenApiDocument } from './api/openapi.ts';
 import { appErrorOf } from './api/procedures.ts';
 import { registerRest } from './api/rest.ts';
 import { appRouter } from './api/router.ts';
-import { type Auth, configuredProviders, createAuth } from './auth/auth.ts';
+import { type Auth, CLIENT_IP_HEADER, configuredProviders, createAuth } from './auth/auth.ts';
 import { createSessionService } from './auth/principal.ts';
 import { type Config, publicUrl } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
@@ -93,7 +93,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   await migrate(database);
 
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger });
-  const auth = createAuth({ config, database, mailer, secret: authSecret(config) });
+  const auth = createAuth({ config, database, mailer, secret: authSecret(config), logger });
   const services: Services = { config, logger, mailer, sessions: createSessionService(auth, database) };
   let shuttingDown = false;
 
@@ -132,7 +132,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     handler: async (req, reply) => {
       const url = new URL(req.url, publicUrl(config));
       const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-      const response = await auth.handler(new Request(url, { method: req.method, headers: webHeaders(req), body }));
+      const headers = webHeaders(req);
+      headers.set(CLIENT_IP_HEADER, req.ip);
+      const response = await auth.handler(new Request(url, { method: req.method, headers, body }));
       reply.code(response.status);
       for (const [key, value] of response.headers) {
         if (key !== 'set-cookie') reply.header(key, value);

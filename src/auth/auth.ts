@@ -1,26 +1,31 @@
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
-import { genericOAuth } from 'better-auth/plugins';
+import { bearer, genericOAuth } from 'better-auth/plugins';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { type Config, publicUrl } from '../config.ts';
 import { memberships } from '../db/core-schema.ts';
 import { tenants } from '../db/tenant-table.ts';
 import { bindToDatabase, withUser } from '../db/tenant.ts';
 import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { accounts, sessions, users, verifications } from './schema.ts';
 
 export const OIDC_PROVIDER_ID = 'oidc';
 
+/** Set by the server on requests it hands to the auth library; any incoming value is replaced. */
+export const CLIENT_IP_HEADER = 'x-palisade-client-ip';
+
 /**
  * Better Auth: email and password, email verification, password reset,
- * database sessions in httpOnly cookies, and OAuth (Google, Microsoft and any
+ * database sessions in httpOnly cookies (or as bearer tokens), and OAuth (Google, Microsoft and any
  * OpenID Connect provider, all with PKCE). It talks to its own tables in the
  * `auth` schema over the owner connection; tenants and memberships are
  * Palisade's own RLS tables (docs/security.md explains why).
  */
-export function createAuth(options: { config: Config; database: Database; mailer: Mailer; secret: string }) {
+export function createAuth(options: { config: Config; database: Database; mailer: Mailer; secret: string; logger: Logger }) {
   const { config, database, mailer } = options;
+  const logger = options.logger.child({ component: 'auth' });
   const baseURL = publicUrl(config);
   const production = config.NODE_ENV === 'production';
 
@@ -50,11 +55,28 @@ export function createAuth(options: { config: Config; database: Database; mailer
       database: { generateId: 'uuid' },
       useSecureCookies: production,
       defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: production },
-      // Rate limits are Palisade's own (per plan, shared through Redis), not the auth library's.
-      ipAddress: { disableIpTracking: false },
+      // The library would skip its redirect-URL checks whenever NODE_ENV=test; keep them on everywhere.
+      disableOriginCheck: false,
+      // The client address as Fastify computed it under TRUST_PROXY_HOPS (server.ts sets this header), never
+      // a client-supplied X-Forwarded-For.
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
     rateLimit: { enabled: false },
     telemetry: { enabled: false },
+    // The library would otherwise print coloured lines to the console, ignoring LOG_LEVEL and the redaction rules.
+    logger: {
+      disabled: logger.level === 'silent',
+      level: 'debug',
+      log(level, message, ...args) {
+        const fields: Record<string, unknown> = {};
+        const error = args.find((a): a is Error => a instanceof Error);
+        if (error) fields.err = error;
+        // A single argument goes under `auth` as is, so the redacted paths (`*.token`, `*.password`...) still reach its fields.
+        const rest = args.filter((a) => !(a instanceof Error));
+        if (rest.length > 0) fields.auth = rest.length === 1 ? rest[0] : rest;
+        logger[level](fields, message);
+      },
+    },
     session: {
       // No cookie cache: revoking a session or a membership takes effect on the next request.
       cookieCache: { enabled: false },
@@ -97,6 +119,8 @@ export function createAuth(options: { config: Config; database: Database; mailer
       },
     },
     plugins: [
+      // `Authorization: Bearer <session token>` (the token sign-in returns) for clients without cookies, as docs/api.md promises.
+      bearer(),
       genericOAuth({
         config:
           config.OIDC_ISSUER && config.OIDC_CLIENT_ID && config.OIDC_CLIENT_SECRET

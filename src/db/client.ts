@@ -45,6 +45,8 @@ export interface Database {
   ownerQuery<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** A parameterless multi-statement script on the owner connection (migrations). */
   ownerScript(script: string): Promise<void>;
+  /** Calls onNotify for every NOTIFY on channel; resolves with a function that stops listening. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs fn while holding a session-level advisory lock (a no-op on PGlite, which one process owns). */
   withOwnerLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Pool gauges for metrics: connections in use, idle and waiting (PGlite: one connection). */
@@ -80,6 +82,7 @@ async function openPglite(dataDir: string): Promise<Database> {
       await client.exec(script);
     },
     withOwnerLock: (_key, fn) => fn(),
+    listen: (channel, onNotify) => client.listen(channel, onNotify),
     poolStats: () => ({ total: 1, idle: waiting > 0 ? 0 : 1, waiting }),
     close: () => client.close(),
   };
@@ -136,6 +139,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     },
     async ownerScript(script) {
       await ownerSql.unsafe(script);
+    },
+    async listen(channel, onNotify) {
+      // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after reconnects.
+      const subscription = await ownerSql.listen(channel, onNotify);
+      return () => subscription.unlisten();
     },
     async withOwnerLock(key, fn) {
       const conn = await ownerSql.reserve();

@@ -29,6 +29,8 @@ export const appRole = pgRole(APP_ROLE).existing();
  */
 export const CURRENT_TENANT_SQL = "(select nullif(current_setting('app.tenant_id', true), '')::uuid)";
 export const CURRENT_USER_SQL = "(select nullif(current_setting('app.user_id', true), '')::uuid)";
+/** Set only by the background worker's transactions (db/tenant.ts), for the job queue and outbox pruning. */
+export const IS_WORKER_SQL = "(select coalesce(current_setting('app.worker', true), '') = 'on')";
 export const IS_PLATFORM_ADMIN_SQL = "(select coalesce(current_setting('app.platform_admin', true), '') = 'on')";
 
 export const PLATFORM_TENANT_ID = '00000000-0000-0000-0000-000000000001';

@@ -68,6 +68,24 @@ export function withPlatformAdmin<T>(identity: UserIdentity, fn: (tx: Tx) => Pro
   return databaseOf(identity).transaction({ text: ENTER_PLATFORM_ADMIN, params: [identity.userId] }, fn);
 }
 
+const ENTER_WORKER = "select pg_catalog.set_config('role', 'palisade_app', true), pg_catalog.set_config('app.worker', 'on', true)";
+const ENTER_SYSTEM_TENANT =
+  "select pg_catalog.set_config('role', 'palisade_app', true), pg_catalog.set_config('app.tenant_id', $1::uuid::text, true)";
+
+/**
+ * Background work only (src/jobs): a transaction that may see and claim the
+ * job queue across tenants. It sees no tenant data: tenant tables still
+ * require app.tenant_id. Needs the raw Database, which modules never hold.
+ */
+export function withWorker<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return database.transaction({ text: ENTER_WORKER, params: [] }, fn);
+}
+
+/** Background work inside one tenant, on the tenant's behalf rather than a user's (a job of that tenant). */
+export function withSystemTenant<T>(database: Database, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return database.transaction({ text: ENTER_SYSTEM_TENANT, params: [tenantId] }, fn);
+}
+
 /** Rows of a raw SQL statement, whichever driver runs it (PGlite returns `{ rows }`, postgres.js an array). */
 export async function queryRows<R>(tx: Tx, query: SQL): Promise<R[]> {
   const result = (await tx.execute(query)) as unknown as { rows?: R[] } | R[];

@@ -21,6 +21,8 @@ export class ApiClient {
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const all: Record<string, string> = { ...headers };
     if (body !== undefined) all['content-type'] = 'application/json';
+    // Browsers send Origin on every non-GET request; the auth library checks it when a cookie is present.
+    if (method !== 'GET' && !('origin' in all)) all.origin = this.baseUrl;
     if (this.cookies.size > 0) all.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (this.tenantHeader && !('x-tenant-id' in all)) all['x-tenant-id'] = this.tenantHeader;
     const response = await fetch(`${this.baseUrl}${path}`, {
@@ -126,4 +128,117 @@ export async function createTenant(
   const admin = await join('admin');
   const member = await join('member');
   return { id: tenantId, slug, owner, admin, member };
+}
+
+interface StoredCookie {
+  value: string;
+  path: string;
+}
+
+export interface BrowserResponse {
+  status: number;
+  url: string;
+  headers: Headers;
+  text: string;
+  /** The body as JSON, or undefined when it is not JSON. */
+  json: any;
+}
+
+/**
+ * A browser stand-in for flows that cross origins (OAuth): one cookie jar per
+ * origin, cookie paths honoured, redirects followed by hand so every hop can
+ * be inspected. Requests carry an Origin header for POSTs, as browsers do.
+ */
+export class Browser {
+  private jars = new Map<string, Map<string, StoredCookie>>();
+
+  /** One request, no redirects followed. A plain-object body is sent as JSON, URLSearchParams as a form. */
+  async request(
+    url: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<BrowserResponse> {
+    const target = new URL(url);
+    const method = init.method ?? 'GET';
+    const headers: Record<string, string> = { ...init.headers };
+    const cookie = this.cookieHeader(target);
+    if (cookie) headers.cookie = cookie;
+    let body: string | undefined;
+    if (init.body instanceof URLSearchParams) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = init.body.toString();
+    } else if (init.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(init.body);
+    }
+    if (method !== 'GET' && method !== 'HEAD' && !headers.origin) headers.origin = target.origin;
+    const response = await fetch(target, { method, headers, body, redirect: 'manual' });
+    this.storeCookies(target, response.headers.getSetCookie());
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, url: target.href, headers: response.headers, text, json };
+  }
+
+  /**
+   * Requests `url` and follows redirects (as GET, like a browser after 302/303)
+   * until a response is not a redirect, or `stopAt` says a URL should not be
+   * requested (it is then returned unrequested as `stoppedAt`).
+   */
+  async navigate(
+    url: string,
+    init: { method?: string; body?: unknown; stopAt?: (url: URL) => boolean } = {},
+  ): Promise<{ response: BrowserResponse; stoppedAt?: string }> {
+    let response = await this.request(url, init);
+    for (let hop = 0; hop < 20; hop++) {
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location) return { response };
+      const next = new URL(location, response.url);
+      if (init.stopAt?.(next)) return { response, stoppedAt: next.href };
+      response = await this.request(next.href);
+    }
+    throw new Error(`too many redirects from ${url}`);
+  }
+
+  /** The value of a cookie this browser holds for `origin`. */
+  cookie(origin: string, name: string): string | undefined {
+    return this.jars.get(new URL(origin).origin)?.get(name)?.value;
+  }
+
+  private cookieHeader(target: URL): string {
+    const jar = this.jars.get(target.origin);
+    if (!jar) return '';
+    return [...jar]
+      .filter(([, c]) => target.pathname === c.path || target.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+      .map(([name, c]) => `${name}=${c.value}`)
+      .join('; ');
+  }
+
+  private storeCookies(target: URL, setCookies: string[]): void {
+    const jar = this.jars.get(target.origin) ?? new Map<string, StoredCookie>();
+    this.jars.set(target.origin, jar);
+    for (const header of setCookies) {
+      const [pair, ...attributes] = header.split(';');
+      const index = pair?.indexOf('=') ?? -1;
+      if (!pair || index < 0) continue;
+      const name = pair.slice(0, index).trim();
+      const value = pair.slice(index + 1).trim();
+      const attribute = (key: string) =>
+        attributes
+          .map((a) => a.trim())
+          .find((a) => a.toLowerCase().startsWith(`${key}=`))
+          ?.slice(key.length + 1);
+      const maxAge = attribute('max-age');
+      const expires = attribute('expires');
+      const expired =
+        value === '' ||
+        (maxAge !== undefined && Number(maxAge) <= 0) ||
+        (expires !== undefined && Date.parse(expires) <= Date.now());
+      if (expired) jar.delete(name);
+      else jar.set(name, { value, path: attribute('path') ?? '/' });
+    }
+  }
 }

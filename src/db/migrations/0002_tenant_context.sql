@@ -96,11 +96,17 @@ BEGIN
   IF NOT FOUND OR v_inv.status <> 'pending' OR lower(v_inv.email) <> lower(p_email) THEN
     RAISE EXCEPTION 'invitation not found' USING ERRCODE = 'PT404';
   END IF;
+  PERFORM pg_catalog.set_config('app.tenant_id', v_inv.tenant_id::text, true);
+  PERFORM pg_catalog.set_config('app.invitation_token', '', true);
+  -- A deleted tenant's invitations are dead: its membership could never be
+  -- entered (app.enter_tenant skips deleted tenants). Any raise below aborts
+  -- the transaction, so the tenant context set above never outlives it.
+  IF NOT EXISTS (SELECT 1 FROM app.tenants t WHERE t.id = v_inv.tenant_id AND t.deleted_at IS NULL) THEN
+    RAISE EXCEPTION 'invitation not found' USING ERRCODE = 'PT404';
+  END IF;
   IF v_inv.expires_at <= now() THEN
     RAISE EXCEPTION 'invitation expired' USING ERRCODE = 'PT410';
   END IF;
-  PERFORM pg_catalog.set_config('app.tenant_id', v_inv.tenant_id::text, true);
-  PERFORM pg_catalog.set_config('app.invitation_token', '', true);
   IF p_accept THEN
     IF EXISTS (SELECT 1 FROM app.memberships m WHERE m.tenant_id = v_inv.tenant_id AND m.user_id = p_user) THEN
       RAISE EXCEPTION 'already a member' USING ERRCODE = 'PT409';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
@@ -9,7 +9,7 @@ import { users } from '../../auth/schema.ts';
 import { publicUrl } from '../../config.ts';
 import { ROLES, memberships } from '../../db/core-schema.ts';
 import { tenants } from '../../db/tenant-table.ts';
-import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
+import { type TenantPrincipal, type Tx, queryRows, withTenant, withUser } from '../../db/tenant.ts';
 import type { Services } from '../../api/context.ts';
 import { INVITATION_STATUSES, invitations } from './schema.ts';
 
@@ -63,6 +63,20 @@ async function sendInvitation(services: Services, to: string, tenantName: string
     subject: `${inviter} invited you to ${tenantName} on Palisade`,
     text: `${inviter} invited you to join ${tenantName} on Palisade.\n\nAccept or decline here:\n${link}\n\nThe invitation expires in ${services.config.INVITATION_TTL_HOURS} hours.`,
   });
+}
+
+/**
+ * The pending invitation an admin wants to change, locked. Invitations that
+ * would make someone an owner are an owner's business, like owner memberships.
+ */
+async function pendingInvitation(tx: Tx, principal: TenantPrincipal, id: string) {
+  const [row] = await tx
+    .select({ role: invitations.role })
+    .from(invitations)
+    .where(and(eq(invitations.tenantId, principal.tenantId), eq(invitations.id, id), eq(invitations.status, 'pending')))
+    .for('update');
+  if (!row) throw new AppError('NOT_FOUND');
+  if (row.role === 'owner' && principal.role !== 'owner') throw new AppError('FORBIDDEN');
 }
 
 const tokenInput = z.object({ token: z.string().min(20).max(200) });
@@ -173,6 +187,7 @@ export const invitationsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
       const row = await withTenant(principal, async (tx) => {
+        await pendingInvitation(tx, principal, input.id);
         const [updated] = await tx
           .update(invitations)
           .set({ status: 'cancelled', respondedAt: new Date(), updatedAt: new Date() })
@@ -193,6 +208,7 @@ export const invitationsRouter = router({
       const { principal, services } = ctx;
       const { token, tokenHash } = newToken();
       const { row, tenantName } = await withTenant(principal, async (tx) => {
+        await pendingInvitation(tx, principal, input.id);
         const [updated] = await tx
           .update(invitations)
           .set({ tokenHash, expiresAt: new Date(Date.now() + services.config.INVITATION_TTL_HOURS * 3_600_000), updatedAt: new Date() })
@@ -223,6 +239,8 @@ export const invitationsRouter = router({
               sql`lower(${invitations.email}) = lower(${ctx.identity.email})`,
               eq(invitations.status, 'pending'),
               gt(invitations.expiresAt, new Date()),
+              // A deleted tenant's invitations can no longer be accepted (app.respond_to_invitation).
+              isNull(tenants.deletedAt),
             ),
           )
           .orderBy(desc(invitations.createdAt))

@@ -4,6 +4,7 @@ import { AppError } from '../../api/errors.ts';
 import { authedProcedure, adminProcedure, ownerProcedure, router, tenantProcedure } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { PLANS, tenants } from '../../db/tenant-table.ts';
+import { invitations } from '../invitations/schema.ts';
 import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 
 export const tenantOutput = z.object({
@@ -134,6 +135,11 @@ export const tenantsRouter = router({
           .where(and(eq(tenants.id, ctx.principal.tenantId), eq(tenants.slug, input.confirmSlug), isNull(tenants.deletedAt)))
           .returning({ id: tenants.id });
         if (!row) throw new AppError('VALIDATION_FAILED', undefined, [{ path: 'confirmSlug', message: 'does not match the tenant' }]);
+        // Nobody can join a deleted tenant; its open invitations end with it.
+        await tx
+          .update(invitations)
+          .set({ status: 'cancelled', respondedAt: new Date(), updatedAt: new Date() })
+          .where(and(eq(invitations.tenantId, ctx.principal.tenantId), eq(invitations.status, 'pending')));
         await recordAudit(tx, actorOf(ctx.principal, ctx.requestId), {
           action: 'tenant.deleted',
           targetType: 'tenant',
