@@ -72,6 +72,12 @@ export class ApiClient {
     return this.post<T>(`/trpc/${path}`, input ?? {});
   }
 
+  /** Signs in again with the test password (role changes sign a member out everywhere). */
+  async signIn(): Promise<void> {
+    const res = await this.post('/api/auth/sign-in/email', { email: this.email, password: PASSWORD });
+    if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
   clearSession(): void {
     this.cookies.clear();
   }

@@ -40,6 +40,38 @@ describeEachBackend('members and roles', (backend) => {
     expect(demote.body.error.code).toBe('LAST_OWNER');
   });
 
+  it('never deadlocks or loses the last owner when owners are demoted concurrently', async () => {
+    const team = await createTenant(t.url, t.inbox, 'owners');
+    for (let round = 0; round < 4; round++) {
+      // Two owners (the fixture's owner and its admin, promoted), each demoting the other at the same moment.
+      expect((await team.owner.patch(`/api/v1/members/${team.admin.userId}`, { role: 'owner' })).status).toBe(200);
+      await team.admin.signIn();
+      const [a, b] = await Promise.all([
+        team.owner.patch(`/api/v1/members/${team.admin.userId}`, { role: 'admin' }),
+        team.admin.patch(`/api/v1/members/${team.owner.userId}`, { role: 'admin' }),
+      ]);
+      const statuses = [a.status, b.status].sort();
+      // One demotion wins. The other finds its caller signed out by that role change (401), no longer an
+      // owner (403), or about to remove the last owner (409); never a deadlock (500).
+      expect(statuses[0]).toBe(200);
+      expect([401, 403, 409]).toContain(statuses[1]);
+      const owners = await t.ownerQuery<{ n: number }>(
+        "select count(*)::int as n from app.memberships where tenant_id = $1 and role = 'owner'",
+        [team.id],
+      );
+      expect(owners[0]?.n).toBe(1);
+      if (a.status !== 200) {
+        // The fixture owner was demoted: restore the starting point for the next round.
+        await team.admin.signIn();
+        expect((await team.admin.patch(`/api/v1/members/${team.owner.userId}`, { role: 'owner' })).status).toBe(200);
+        await team.owner.signIn();
+        expect((await team.owner.patch(`/api/v1/members/${team.admin.userId}`, { role: 'admin' })).status).toBe(200);
+      }
+      await team.owner.signIn();
+      await team.admin.signIn();
+    }
+  });
+
   it('takes a removed member out of the tenant on the very next request', async () => {
     const extra = await signUp(t.url, 'extra');
     await acme.owner.post('/api/v1/invitations', { email: extra.email, role: 'member' });

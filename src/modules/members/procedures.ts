@@ -53,13 +53,21 @@ function assertMayManage(caller: TenantPrincipal, targetRole: Role, newRole?: Ro
   if ((targetRole === 'owner' || newRole === 'owner') && caller.role !== 'owner') throw new AppError('FORBIDDEN');
 }
 
-async function removeMembership(tx: Tx, principal: TenantPrincipal, userId: string): Promise<Role> {
-  const target = await findMember(tx, principal.tenantId, userId);
+/**
+ * Locks the owners, then the target member: always in that order, so two
+ * concurrent changes to two owners cannot deadlock each other.
+ */
+async function lockForChange(tx: Tx, tenantId: string, userId: string) {
+  const owners = await lockOwners(tx, tenantId);
+  const target = await findMember(tx, tenantId, userId);
   if (!target) throw new AppError('NOT_FOUND');
-  if (target.role === 'owner') {
-    const owners = await lockOwners(tx, principal.tenantId);
-    if (owners.length <= 1) throw new AppError('LAST_OWNER');
-  }
+  return { owners, target };
+}
+
+async function removeMembership(tx: Tx, principal: TenantPrincipal, userId: string): Promise<Role> {
+  const { owners, target } = await lockForChange(tx, principal.tenantId, userId);
+  assertMayManage(principal, target.role);
+  if (target.role === 'owner' && owners.length <= 1) throw new AppError('LAST_OWNER');
   await tx.delete(memberships).where(and(eq(memberships.tenantId, principal.tenantId), eq(memberships.userId, userId)));
   return target.role;
 }
@@ -101,13 +109,9 @@ export const membersRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
       const { updated, previousRole } = await withTenant(principal, async (tx) => {
-        const target = await findMember(tx, principal.tenantId, input.userId);
-        if (!target) throw new AppError('NOT_FOUND');
+        const { owners, target } = await lockForChange(tx, principal.tenantId, input.userId);
         assertMayManage(principal, target.role, input.role);
-        if (target.role === 'owner' && input.role !== 'owner') {
-          const owners = await lockOwners(tx, principal.tenantId);
-          if (owners.length <= 1) throw new AppError('LAST_OWNER');
-        }
+        if (target.role === 'owner' && input.role !== 'owner' && owners.length <= 1) throw new AppError('LAST_OWNER');
         await tx
           .update(memberships)
           .set({ role: input.role, updatedAt: new Date() })
@@ -140,9 +144,6 @@ export const membersRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
       await withTenant(principal, async (tx) => {
-        const target = await findMember(tx, principal.tenantId, input.userId);
-        if (!target) throw new AppError('NOT_FOUND');
-        assertMayManage(principal, target.role);
         const role = await removeMembership(tx, principal, input.userId);
         await recordAudit(tx, actorOf(principal, ctx.requestId), {
           action: 'member.removed',

@@ -1,0 +1,164 @@
+import type { ApiClient, TenantFixture } from '../support/client.ts';
+import { uniqueEmail } from '../support/client.ts';
+import type { TestServer } from '../support/harness.ts';
+
+/**
+ * The registry of tenant-scoped REST routes for the cross-tenant suite
+ * (cross-tenant.test.ts). Every route whose procedure is built from
+ * tenantProcedure, adminProcedure or ownerProcedure must be listed here or in
+ * EXCLUDED_TENANT_ROUTES; the suite fails for a route that is in neither, so
+ * a new module cannot ship without its isolation tests.
+ *
+ * An entry says how the route is aimed at tenant A's data and how to create
+ * that data in A. The suite then makes the request as tenant B's owner and
+ * admin (plainly, with tenantId/tenant_id smuggled into body and query, and
+ * with `X-Tenant-Id: <A>`), checks statuses and that A's rows are unchanged
+ * in the database, and finally runs the same request as a member of A to
+ * prove the request was valid all along (a typo in a path would otherwise
+ * pass as a 404).
+ */
+
+/** `METHOD /api/v1/path` exactly as restRoutes() reports it, with `{param}` placeholders. */
+export type RouteKey = `${'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'} /api/v1/${string}`;
+
+export type RouteShape =
+  /** Names one of A's objects by path parameter: any other tenant gets 404 and nothing changes. */
+  | 'object'
+  /** Lists rows of the active tenant: A's rows never appear for another tenant. */
+  | 'list'
+  /** Creates a row in the active tenant: it lands in the caller's tenant or is refused, never in A. */
+  | 'create'
+  /**
+   * Reads or changes the active tenant itself, or the caller's own membership
+   * in it. There is no id to point at A: only the session, `X-Tenant-Id` or a
+   * smuggled tenant id could reach A, and none may.
+   */
+  | 'active-tenant';
+
+export interface Scenario {
+  t: TestServer;
+  /** Tenant A (owner, admin, member), fresh for each route. */
+  a: TenantFixture;
+}
+
+export interface Target {
+  /** Path parameters naming A's object. */
+  params?: Record<string, string>;
+  /** A valid input: the JSON body (POST, PATCH, PUT) or the query string (GET, DELETE). */
+  input?: Record<string, string | number>;
+  /**
+   * Strings that appear in a response only if A's data is in it (ids,
+   * emails). Read routes must return all of them to A's own user (the
+   * positive control), which proves they would reveal a leak.
+   */
+  markers: string[];
+  /** Who makes the request in A for the positive control; A's owner unless set. */
+  controlActor?: ApiClient;
+}
+
+export interface TenantRouteCase {
+  shape: RouteShape;
+  /** Creates what the request targets in tenant A, through the public API. */
+  arrange(scenario: Scenario): Promise<Target>;
+}
+
+/** Invites a fresh address to A and returns the invitation's id and email. */
+async function pendingInvitation(a: TenantFixture): Promise<{ id: string; email: string }> {
+  const email = uniqueEmail('a-invitee');
+  const res = await a.owner.post('/api/v1/invitations', { email, role: 'member' });
+  if (res.status !== 201) throw new Error(`arrange: invite failed ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id as string, email };
+}
+
+/** Ids of A's audit entries (A was created with some: tenant.created, invitations, acceptances). */
+async function auditIds(t: TestServer, tenantId: string): Promise<string[]> {
+  const rows = await t.ownerQuery<{ id: string }>('select id from app.audit_log where tenant_id = $1 order by created_at', [
+    tenantId,
+  ]);
+  if (rows.length === 0) throw new Error('arrange: tenant A has no audit entries');
+  return rows.map((r) => r.id);
+}
+
+const memberMarkers = (a: TenantFixture) => [a.owner.userId, a.admin.userId, a.member.userId, a.owner.email, a.member.email];
+
+export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
+  // --- members ---------------------------------------------------------------
+  'GET /api/v1/members': {
+    shape: 'list',
+    arrange: async ({ a }) => ({ input: { limit: 100 }, markers: memberMarkers(a) }),
+  },
+  'PATCH /api/v1/members/{userId}': {
+    shape: 'object',
+    arrange: async ({ a }) => ({ params: { userId: a.member.userId }, input: { role: 'admin' }, markers: [a.member.email] }),
+  },
+  'DELETE /api/v1/members/{userId}': {
+    shape: 'object',
+    arrange: async ({ a }) => ({ params: { userId: a.member.userId }, markers: [a.member.email] }),
+  },
+  'POST /api/v1/members/leave': {
+    shape: 'active-tenant',
+    // A's member may leave A; B's callers leave (or fail to leave) only B.
+    arrange: async ({ a }) => ({ markers: [a.member.userId], controlActor: a.member }),
+  },
+
+  // --- invitations -----------------------------------------------------------
+  'GET /api/v1/invitations': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const invitation = await pendingInvitation(a);
+      return { input: { limit: 100 }, markers: [invitation.id, invitation.email] };
+    },
+  },
+  'POST /api/v1/invitations': {
+    shape: 'create',
+    arrange: async () => ({ input: { email: uniqueEmail('smuggled'), role: 'member' }, markers: [] }),
+  },
+  'POST /api/v1/invitations/{id}/cancel': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const invitation = await pendingInvitation(a);
+      return { params: { id: invitation.id }, markers: [invitation.email] };
+    },
+  },
+  'POST /api/v1/invitations/{id}/resend': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const invitation = await pendingInvitation(a);
+      return { params: { id: invitation.id }, markers: [invitation.email] };
+    },
+  },
+
+  // --- tenants ---------------------------------------------------------------
+  'GET /api/v1/tenants/current': {
+    shape: 'active-tenant',
+    arrange: async ({ a }) => ({ markers: [a.id, a.slug] }),
+  },
+  'PATCH /api/v1/tenants/current': {
+    shape: 'active-tenant',
+    arrange: async ({ a }) => ({ input: { name: 'Renamed through the isolation suite' }, markers: [a.id, a.slug] }),
+  },
+  'DELETE /api/v1/tenants/current': {
+    shape: 'active-tenant',
+    // The slug names A; B's tenant does not match it, so B's callers are refused.
+    arrange: async ({ a }) => ({ input: { confirmSlug: a.slug }, markers: [a.id] }),
+  },
+
+  // --- audit -----------------------------------------------------------------
+  'GET /api/v1/audit-log': {
+    shape: 'list',
+    arrange: async ({ t, a }) => ({ input: { limit: 100 }, markers: [...(await auditIds(t, a.id)), a.owner.userId] }),
+  },
+  'GET /api/v1/audit-log/{id}': {
+    shape: 'object',
+    arrange: async ({ t, a }) => {
+      const [id] = await auditIds(t, a.id);
+      return { params: { id: id as string }, markers: [id as string] };
+    },
+  },
+};
+
+/**
+ * Tenant-scoped routes deliberately left out of the cross-tenant suite, each
+ * with the reason and where its isolation is tested instead. Empty today.
+ */
+export const EXCLUDED_TENANT_ROUTES: Partial<Record<RouteKey, string>> = {};
