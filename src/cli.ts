@@ -65,7 +65,9 @@ async function main(command: string | undefined): Promise<void> {
       if (!email) throw new Error('usage: palisade platform-admin <email>');
       const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/pgdata` });
       try {
-        const [user] = await database.ownerQuery<{ id: string }>('select id from auth.users where lower(email) = lower($1)', [email]);
+        const [user] = await database.ownerQuery<{ id: string }>('select id from auth.users where lower(email) = lower($1)', [
+          email,
+        ]);
         if (!user) throw new Error(`no user with email ${email}; sign up first`);
         await grantPlatformAdmin(database, user.id);
         console.log(`${email} is now a platform admin.`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { memberships, type Role } from './db/core-schema.ts';
 import { grantPlatformAdmin } from './db/bootstrap.ts';
+import { memberships, type Role } from './db/core-schema.ts';
 import { queryRows, withTenant, withUser } from './db/tenant.ts';
 import type { PalisadeServer } from './server.ts';
 
@@ -24,7 +24,9 @@ const DEMO_TENANTS = [
  */
 export async function seedDemo(server: PalisadeServer): Promise<SeededUser[] | null> {
   const { auth, database, services } = server;
-  const [{ count } = { count: 0 }] = await database.ownerQuery<{ count: number }>('select count(*)::int as count from auth.users');
+  const [{ count } = { count: 0 }] = await database.ownerQuery<{ count: number }>(
+    'select count(*)::int as count from auth.users',
+  );
   if (count > 0) return null;
 
   const seeded: SeededUser[] = [];

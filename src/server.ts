@@ -5,7 +5,8 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { type RequestContext, type Services, createRequestContext } from './api/context.ts';
+import type { DestinationStream } from 'pino';
+import { createRequestContext, type RequestContext, type Services } from './api/context.ts';
 import { AppError, errorBody } from './api/errors.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appErrorOf } from './api/procedures.ts';
@@ -18,7 +19,6 @@ import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { registerHealthRoutes } from './health/routes.ts';
 import { registerJsonParser } from './http/json-body.ts';
-import type { DestinationStream } from 'pino';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
 

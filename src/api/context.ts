@@ -1,5 +1,5 @@
-import type { Config } from '../config.ts';
 import type { AuthSession, SessionService } from '../auth/principal.ts';
+import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 

@@ -36,7 +36,12 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
     const properties = (input.properties ?? {}) as Record<string, JsonSchema>;
     const required = new Set((input.required ?? []) as string[]);
     const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
-    const parameters: unknown[] = pathParams.map((name) => ({ name, in: 'path', required: true, schema: properties[name] ?? { type: 'string' } }));
+    const parameters: unknown[] = pathParams.map((name) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: properties[name] ?? { type: 'string' },
+    }));
     const hasQuery = route.method === 'GET' || route.method === 'DELETE';
     const rest = Object.fromEntries(Object.entries(properties).filter(([k]) => !pathParams.includes(k)));
     if (hasQuery) {
@@ -52,7 +57,9 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
       responses: {
         [String(route.status)]: {
           description: 'Success',
-          content: { 'application/json': { schema: jsonSchema((route.procedure._def as { output?: unknown }).output, 'output') } },
+          content: {
+            'application/json': { schema: jsonSchema((route.procedure._def as { output?: unknown }).output, 'output') },
+          },
         },
         default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },

@@ -1,4 +1,4 @@
-import { type AnyColumn, type SQL, asc, desc, sql } from 'drizzle-orm';
+import { type AnyColumn, asc, desc, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 
@@ -39,9 +39,7 @@ export function keyset(input: ListInput, columns: Record<string, AnyColumn>, idC
   let where: SQL | undefined;
   if (input.cursor) {
     const [value, id] = decodeCursor(input.cursor);
-    where = descending
-      ? sql`(${column}, ${idColumn}) < (${value}, ${id})`
-      : sql`(${column}, ${idColumn}) > (${value}, ${id})`;
+    where = descending ? sql`(${column}, ${idColumn}) < (${value}, ${id})` : sql`(${column}, ${idColumn}) > (${value}, ${id})`;
   }
   return { where, orderBy: [order(column), order(idColumn)], limit: input.limit + 1 };
 }

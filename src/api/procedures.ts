@@ -1,4 +1,4 @@
-import { TRPCError, initTRPC } from '@trpc/server';
+import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError, z } from 'zod';
 import { ROLE_RANK, type Role } from '../db/core-schema.ts';
 import { PLATFORM_TENANT_ID } from '../db/tenant-table.ts';

@@ -1,8 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { AppError } from '../api/errors.ts';
 import type { Database } from '../db/client.ts';
-import { type Role, memberships } from '../db/core-schema.ts';
-import { type TenantPrincipal, type UserIdentity, bindToDatabase, withUser } from '../db/tenant.ts';
+import { memberships, type Role } from '../db/core-schema.ts';
+import { bindToDatabase, type TenantPrincipal, type UserIdentity, withUser } from '../db/tenant.ts';
 import { tenants } from '../db/tenant-table.ts';
 import type { Auth } from './auth.ts';
 

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, pgPolicy, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from '../auth/schema.ts';
-import { CURRENT_USER_SQL, IS_PLATFORM_ADMIN_SQL, appRole, tenantTable, timestamps } from './tenant-table.ts';
+import { appRole, CURRENT_USER_SQL, IS_PLATFORM_ADMIN_SQL, tenantTable, timestamps } from './tenant-table.ts';
 
 export const ROLES = ['owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];

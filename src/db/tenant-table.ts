@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import type { BuildExtraConfigColumns } from 'drizzle-orm/column-builder';
 import {
-  type PgColumnBuilderBase,
-  type PgTableExtraConfigValue,
   check,
   jsonb,
+  type PgColumnBuilderBase,
+  type PgTableExtraConfigValue,
   pgPolicy,
   pgRole,
   pgSchema,

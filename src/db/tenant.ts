@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
-import type { Role } from './core-schema.ts';
 import type { Database, Tx } from './client.ts';
+import type { Role } from './core-schema.ts';
 
 /**
  * The only door to tenant data. Feature modules import this file, never the
@@ -49,15 +49,15 @@ const verifiedEmail = (identity: UserIdentity) => (identity.emailVerified ? iden
 
 /** Runs fn in the principal's tenant. Every row it reads or writes is filtered by RLS to that tenant. */
 export function withTenant<T>(principal: TenantPrincipal, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return databaseOf(principal).transaction({ text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] }, fn);
+  return databaseOf(principal).transaction(
+    { text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] },
+    fn,
+  );
 }
 
 /** Runs fn as the user with no tenant selected: their own memberships and invitations are visible, no tenant data. */
 export function withUser<T>(identity: UserIdentity, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return databaseOf(identity).transaction(
-    { text: ENTER_USER, params: [identity.userId, verifiedEmail(identity)] },
-    fn,
-  );
+  return databaseOf(identity).transaction({ text: ENTER_USER, params: [identity.userId, verifiedEmail(identity)] }, fn);
 }
 
 /**
@@ -68,7 +68,8 @@ export function withPlatformAdmin<T>(identity: UserIdentity, fn: (tx: Tx) => Pro
   return databaseOf(identity).transaction({ text: ENTER_PLATFORM_ADMIN, params: [identity.userId] }, fn);
 }
 
-const ENTER_WORKER = "select pg_catalog.set_config('role', 'palisade_app', true), pg_catalog.set_config('app.worker', 'on', true)";
+const ENTER_WORKER =
+  "select pg_catalog.set_config('role', 'palisade_app', true), pg_catalog.set_config('app.worker', 'on', true)";
 const ENTER_SYSTEM_TENANT =
   "select pg_catalog.set_config('role', 'palisade_app', true), pg_catalog.set_config('app.tenant_id', $1::uuid::text, true)";
 

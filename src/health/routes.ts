@@ -12,7 +12,11 @@ async function timed(fn: () => Promise<string | undefined>): Promise<Check> {
   const started = performance.now();
   try {
     const problem = await fn();
-    return { ok: problem === undefined, ms: Math.round((performance.now() - started) * 10) / 10, ...(problem ? { detail: problem } : {}) };
+    return {
+      ok: problem === undefined,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(problem ? { detail: problem } : {}),
+    };
   } catch {
     return { ok: false, ms: Math.round((performance.now() - started) * 10) / 10, detail: 'unreachable' };
   }
@@ -49,7 +53,10 @@ export async function readiness(database: Database) {
  * reachable, migrations current, RLS in force); /health details both with
  * timings and no secrets.
  */
-export function registerHealthRoutes(app: FastifyInstance, deps: { database: Database; version: string; isShuttingDown: () => boolean }) {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { database: Database; version: string; isShuttingDown: () => boolean },
+) {
   const startedAt = Date.now();
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async (_req, reply) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../../src/api/errors.ts';
 import { restRoutes } from '../../src/api/rest.ts';
 import { ApiClient, signUp } from '../support/client.ts';
-import { type TestServer, describeEachBackend, startTestServer } from '../support/harness.ts';
+import { describeEachBackend, startTestServer, type TestServer } from '../support/harness.ts';
 
 describeEachBackend('HTTP surface', (backend) => {
   let t: TestServer;
@@ -50,12 +50,20 @@ describeEachBackend('HTTP surface', (backend) => {
   it('refuses deeply nested JSON before parsing it, and malformed JSON, with 400', async () => {
     const user = await signUp(t.url, 'deep');
     const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
-    const nested = await fetch(`${t.url}/api/v1/tenants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+    const nested = await fetch(`${t.url}/api/v1/tenants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: deep,
+    });
     expect(nested.status).toBe(400);
     expect(((await nested.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
     const broken = await user.request('POST', '/api/v1/tenants', undefined, { 'content-type': 'application/json' });
     expect(broken.status).toBe(400);
-    const garbage = await fetch(`${t.url}/api/v1/tenants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    const garbage = await fetch(`${t.url}/api/v1/tenants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":',
+    });
     expect(garbage.status).toBe(400);
   });
 

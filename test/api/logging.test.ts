@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClient, PASSWORD, signUp } from '../support/client.ts';
-import { type TestServer, describeEachBackend, startTestServer } from '../support/harness.ts';
+import { describeEachBackend, startTestServer, type TestServer } from '../support/harness.ts';
 
 describeEachBackend('structured logs', (backend) => {
   let t: TestServer;

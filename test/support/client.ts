@@ -18,7 +18,12 @@ export class ApiClient {
 
   constructor(readonly baseUrl: string) {}
 
-  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const all: Record<string, string> = { ...headers };
     if (body !== undefined) all['content-type'] = 'application/json';
     // Browsers send Origin on every non-GET request; the auth library checks it when a cookie is present.

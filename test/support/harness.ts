@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import { describe, inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.ts';
-import type { DestinationStream } from 'pino';
 import { type Database, openDatabase } from '../../src/db/client.ts';
-import { type PalisadeServer, createServer } from '../../src/server.ts';
-import { type FreshDatabase, createFreshDatabase } from './postgres.ts';
+import { createServer, type PalisadeServer } from '../../src/server.ts';
+import { createFreshDatabase, type FreshDatabase } from './postgres.ts';
 import { TestInbox } from './smtp.ts';
 
 export type Backend = 'pglite' | 'postgres';
@@ -80,7 +80,10 @@ export async function startTestServer(
   });
   // PGlite in memory: each test server gets its own throwaway database.
   const ownDatabase = !options.database && backend === 'pglite' ? await openDatabase({ dataDir: 'memory://' }) : undefined;
-  const server = await createServer(config, { database: options.database ?? ownDatabase, logDestination: options.logDestination });
+  const server = await createServer(config, {
+    database: options.database ?? ownDatabase,
+    logDestination: options.logDestination,
+  });
   const url = await server.start();
   return {
     url,

@@ -23,7 +23,9 @@ export class TestInbox {
       onData: (stream, _session, callback) => {
         simpleParser(stream)
           .then((mail: ParsedMail) => {
-            const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase()));
+            const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) =>
+              a.value.map((v) => (v.address ?? '').toLowerCase()),
+            );
             this.messages.push({ to, subject: mail.subject ?? '', text: mail.text ?? '' });
             callback();
           })

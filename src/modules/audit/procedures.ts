@@ -47,7 +47,11 @@ export const auditRouter = router({
     }),
 
   list: adminProcedure
-    .meta({ summary: 'Audit log of the active tenant, newest first', tags: ['audit'], rest: { method: 'GET', path: '/audit-log' } })
+    .meta({
+      summary: 'Audit log of the active tenant, newest first',
+      tags: ['audit'],
+      rest: { method: 'GET', path: '/audit-log' },
+    })
     .input(
       listInput(['createdAt'], '-createdAt').extend({
         action: z.string().max(100).optional(),

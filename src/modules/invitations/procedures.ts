@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import type { Services } from '../../api/context.ts';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { adminProcedure, authedProcedure, router } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { publicUrl } from '../../config.ts';
-import { ROLES, memberships } from '../../db/core-schema.ts';
+import { memberships, ROLES } from '../../db/core-schema.ts';
+import { queryRows, type TenantPrincipal, type Tx, withTenant, withUser } from '../../db/tenant.ts';
 import { tenants } from '../../db/tenant-table.ts';
-import { type TenantPrincipal, type Tx, queryRows, withTenant, withUser } from '../../db/tenant.ts';
-import type { Services } from '../../api/context.ts';
 import { INVITATION_STATUSES, invitations } from './schema.ts';
 
 const invitationOutput = z.object({
@@ -98,12 +98,16 @@ function respond(accept: boolean) {
           sql`select * from app.respond_to_invitation(${hashToken(input.token)}, ${identity.userId}, ${identity.email}, ${accept})`,
         );
         if (!row) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, { tenantId: row.tenant_id, userId: identity.userId, requestId: ctx.requestId }, {
-          action: accept ? 'invitation.accepted' : 'invitation.declined',
-          targetType: 'user',
-          targetId: identity.userId,
-          data: { role: row.role },
-        });
+        await recordAudit(
+          tx,
+          { tenantId: row.tenant_id, userId: identity.userId, requestId: ctx.requestId },
+          {
+            action: accept ? 'invitation.accepted' : 'invitation.declined',
+            targetType: 'user',
+            targetId: identity.userId,
+            data: { role: row.role },
+          },
+        );
         return row;
       });
       if (accept) await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, result.tenant_id);
@@ -141,7 +145,11 @@ export const invitationsRouter = router({
     }),
 
   create: adminProcedure
-    .meta({ summary: 'Invite someone by email', tags: ['invitations'], rest: { method: 'POST', path: '/invitations', status: 201 } })
+    .meta({
+      summary: 'Invite someone by email',
+      tags: ['invitations'],
+      rest: { method: 'POST', path: '/invitations', status: 201 },
+    })
     .input(z.object({ email: z.email().max(320), role: z.enum(ROLES).default('member') }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
@@ -181,7 +189,11 @@ export const invitationsRouter = router({
     }),
 
   cancel: adminProcedure
-    .meta({ summary: 'Cancel a pending invitation', tags: ['invitations'], rest: { method: 'POST', path: '/invitations/{id}/cancel' } })
+    .meta({
+      summary: 'Cancel a pending invitation',
+      tags: ['invitations'],
+      rest: { method: 'POST', path: '/invitations/{id}/cancel' },
+    })
     .input(z.object({ id: z.guid() }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
@@ -191,17 +203,27 @@ export const invitationsRouter = router({
         const [updated] = await tx
           .update(invitations)
           .set({ status: 'cancelled', respondedAt: new Date(), updatedAt: new Date() })
-          .where(and(eq(invitations.tenantId, principal.tenantId), eq(invitations.id, input.id), eq(invitations.status, 'pending')))
+          .where(
+            and(eq(invitations.tenantId, principal.tenantId), eq(invitations.id, input.id), eq(invitations.status, 'pending')),
+          )
           .returning(invitationColumns);
         if (!updated) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), { action: 'invitation.cancelled', targetType: 'invitation', targetId: input.id });
+        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+          action: 'invitation.cancelled',
+          targetType: 'invitation',
+          targetId: input.id,
+        });
         return updated;
       });
       return toInvitationOutput(row);
     }),
 
   resend: adminProcedure
-    .meta({ summary: 'Send a pending invitation again with a new link and expiry', tags: ['invitations'], rest: { method: 'POST', path: '/invitations/{id}/resend' } })
+    .meta({
+      summary: 'Send a pending invitation again with a new link and expiry',
+      tags: ['invitations'],
+      rest: { method: 'POST', path: '/invitations/{id}/resend' },
+    })
     .input(z.object({ id: z.guid() }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
@@ -211,11 +233,21 @@ export const invitationsRouter = router({
         await pendingInvitation(tx, principal, input.id);
         const [updated] = await tx
           .update(invitations)
-          .set({ tokenHash, expiresAt: new Date(Date.now() + services.config.INVITATION_TTL_HOURS * 3_600_000), updatedAt: new Date() })
-          .where(and(eq(invitations.tenantId, principal.tenantId), eq(invitations.id, input.id), eq(invitations.status, 'pending')))
+          .set({
+            tokenHash,
+            expiresAt: new Date(Date.now() + services.config.INVITATION_TTL_HOURS * 3_600_000),
+            updatedAt: new Date(),
+          })
+          .where(
+            and(eq(invitations.tenantId, principal.tenantId), eq(invitations.id, input.id), eq(invitations.status, 'pending')),
+          )
           .returning(invitationColumns);
         if (!updated) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), { action: 'invitation.resent', targetType: 'invitation', targetId: input.id });
+        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+          action: 'invitation.resent',
+          targetType: 'invitation',
+          targetId: input.id,
+        });
         const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tenantId));
         return { row: updated, tenantName: tenant?.name ?? 'a tenant' };
       });
@@ -224,7 +256,11 @@ export const invitationsRouter = router({
     }),
 
   mine: authedProcedure
-    .meta({ summary: 'Pending invitations to your verified email', tags: ['invitations'], rest: { method: 'GET', path: '/me/invitations' } })
+    .meta({
+      summary: 'Pending invitations to your verified email',
+      tags: ['invitations'],
+      rest: { method: 'GET', path: '/me/invitations' },
+    })
     .input(z.object({}).optional())
     .output(z.array(invitationOutput.extend({ tenantName: z.string() })))
     .query(async ({ ctx }) => {

@@ -27,9 +27,7 @@ export const invitations = tenantTable(
   {
     key: ['id'],
     extra: (t) => [
-      uniqueIndex('invitations_pending_email_key')
-        .on(t.tenantId, sql`lower(${t.email})`)
-        .where(sql`status = 'pending'`),
+      uniqueIndex('invitations_pending_email_key').on(t.tenantId, sql`lower(${t.email})`).where(sql`status = 'pending'`),
       uniqueIndex('invitations_token_key').on(t.tokenHash),
       index('invitations_email_idx').on(sql`lower(${t.email})`),
       check('invitations_role_check', sql.raw(`role in ('owner', 'admin', 'member')`)),

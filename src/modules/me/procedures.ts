@@ -1,9 +1,9 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { authedProcedure, router } from '../../api/procedures.ts';
-import { ROLES, memberships } from '../../db/core-schema.ts';
-import { PLANS, tenants } from '../../db/tenant-table.ts';
+import { memberships, ROLES } from '../../db/core-schema.ts';
 import { withUser } from '../../db/tenant.ts';
+import { PLANS, tenants } from '../../db/tenant-table.ts';
 
 const myTenant = z.object({ id: z.guid(), name: z.string(), slug: z.string(), plan: z.enum(PLANS), role: z.enum(ROLES) });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TenantFixture, createTenant, signUp } from '../../../test/support/client.ts';
-import { type TestServer, describeEachBackend, startTestServer } from '../../../test/support/harness.ts';
+import { createTenant, signUp, type TenantFixture } from '../../../test/support/client.ts';
+import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
 
 describeEachBackend('members and roles', (backend) => {
   let t: TestServer;
@@ -28,7 +28,10 @@ describeEachBackend('members and roles', (backend) => {
   it('does not let an admin grant owner', async () => {
     const res = await acme.admin.patch(`/api/v1/members/${acme.member.userId}`, { role: 'owner' });
     expect(res.status).toBe(403);
-    const [row] = await t.ownerQuery<{ role: string }>('select role from app.memberships where tenant_id = $1 and user_id = $2', [acme.id, acme.member.userId]);
+    const [row] = await t.ownerQuery<{ role: string }>('select role from app.memberships where tenant_id = $1 and user_id = $2', [
+      acme.id,
+      acme.member.userId,
+    ]);
     expect(row?.role).toBe('member');
   });
 

@@ -5,7 +5,7 @@ import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { adminProcedure, router, tenantProcedure } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
-import { ROLES, type Role, memberships } from '../../db/core-schema.ts';
+import { memberships, ROLES, type Role } from '../../db/core-schema.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
 
 const memberOutput = z.object({
@@ -138,7 +138,11 @@ export const membersRouter = router({
     }),
 
   remove: adminProcedure
-    .meta({ summary: 'Remove a member from the active tenant', tags: ['members'], rest: { method: 'DELETE', path: '/members/{userId}' } })
+    .meta({
+      summary: 'Remove a member from the active tenant',
+      tags: ['members'],
+      rest: { method: 'DELETE', path: '/members/{userId}' },
+    })
     .input(z.object({ userId: z.guid() }))
     .output(z.object({ removed: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {

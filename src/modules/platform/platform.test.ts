@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ApiClient, type TenantFixture, createTenant, signUp } from '../../../test/support/client.ts';
-import { type TestServer, describeEachBackend, startTestServer } from '../../../test/support/harness.ts';
+import { type ApiClient, createTenant, signUp, type TenantFixture } from '../../../test/support/client.ts';
+import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
 import { grantPlatformAdmin } from '../../db/bootstrap.ts';
 import { PLATFORM_TENANT_ID } from '../../db/tenant-table.ts';
 
@@ -38,8 +38,14 @@ describeEachBackend('platform administration', (backend) => {
     expect((await acme.owner.get('/api/v1/platform/tenants')).status).toBe(403);
     expect((await acme.owner.get('/api/v1/platform/users')).status).toBe(403);
     const platformMember = await signUp(t.url, 'pmember');
-    await platformAdmin.post('/api/v1/invitations', { email: platformMember.email, role: 'member' }, { 'x-tenant-id': PLATFORM_TENANT_ID });
-    const accepted = await platformMember.post('/api/v1/invitations/accept', { token: await t.inbox.tokenFor(platformMember.email) });
+    await platformAdmin.post(
+      '/api/v1/invitations',
+      { email: platformMember.email, role: 'member' },
+      { 'x-tenant-id': PLATFORM_TENANT_ID },
+    );
+    const accepted = await platformMember.post('/api/v1/invitations/accept', {
+      token: await t.inbox.tokenFor(platformMember.email),
+    });
     expect(accepted.status).toBe(200);
     expect((await platformMember.get('/api/v1/platform/tenants')).status).toBe(403);
   });

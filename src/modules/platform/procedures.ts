@@ -5,8 +5,8 @@ import { platformAdminProcedure, router } from '../../api/procedures.ts';
 import { recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { memberships } from '../../db/core-schema.ts';
-import { PLANS, PLATFORM_TENANT_ID, tenants } from '../../db/tenant-table.ts';
 import { type Tx, withPlatformAdmin } from '../../db/tenant.ts';
+import { PLANS, PLATFORM_TENANT_ID, tenants } from '../../db/tenant-table.ts';
 
 /**
  * Platform administration: the only procedures that read across tenants. Each
@@ -24,7 +24,11 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export const platformRouter = router({
   tenants: platformAdminProcedure
-    .meta({ summary: 'All tenants (platform admins; audited)', tags: ['platform'], rest: { method: 'GET', path: '/platform/tenants' } })
+    .meta({
+      summary: 'All tenants (platform admins; audited)',
+      tags: ['platform'],
+      rest: { method: 'GET', path: '/platform/tenants' },
+    })
     .input(listInput(['createdAt', 'name', 'slug']).extend(searchInput))
     .output(
       pageOf(
@@ -40,7 +44,11 @@ export const platformRouter = router({
       ),
     )
     .query(async ({ ctx, input }) => {
-      const { where, orderBy, limit } = keyset(input, { createdAt: tenants.createdAt, name: tenants.name, slug: tenants.slug }, tenants.id);
+      const { where, orderBy, limit } = keyset(
+        input,
+        { createdAt: tenants.createdAt, name: tenants.name, slug: tenants.slug },
+        tenants.id,
+      );
       const rows = await withPlatformAdmin(ctx.services.sessions.bindIdentity(ctx.identity), async (tx) => {
         await auditPlatformRead(tx, ctx.identity.userId, ctx.requestId, 'platform.tenants.listed', { q: input.q ?? null });
         const pattern = input.q ? `%${escapeLike(input.q)}%` : undefined;
@@ -79,7 +87,11 @@ export const platformRouter = router({
     }),
 
   users: platformAdminProcedure
-    .meta({ summary: 'All users (platform admins; audited)', tags: ['platform'], rest: { method: 'GET', path: '/platform/users' } })
+    .meta({
+      summary: 'All users (platform admins; audited)',
+      tags: ['platform'],
+      rest: { method: 'GET', path: '/platform/users' },
+    })
     .input(listInput(['createdAt', 'email', 'name']).extend({ q: searchInput.q }))
     .output(
       pageOf(
@@ -94,7 +106,11 @@ export const platformRouter = router({
       ),
     )
     .query(async ({ ctx, input }) => {
-      const { where, orderBy, limit } = keyset(input, { createdAt: users.createdAt, email: users.email, name: users.name }, users.id);
+      const { where, orderBy, limit } = keyset(
+        input,
+        { createdAt: users.createdAt, email: users.email, name: users.name },
+        users.id,
+      );
       const rows = await withPlatformAdmin(ctx.services.sessions.bindIdentity(ctx.identity), async (tx) => {
         await auditPlatformRead(tx, ctx.identity.userId, ctx.requestId, 'platform.users.listed', { q: input.q ?? null });
         const pattern = input.q ? `%${escapeLike(input.q)}%` : undefined;

@@ -1,11 +1,11 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
-import { authedProcedure, adminProcedure, ownerProcedure, router, tenantProcedure } from '../../api/procedures.ts';
+import { adminProcedure, authedProcedure, ownerProcedure, router, tenantProcedure } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
+import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 import { PLANS, tenants } from '../../db/tenant-table.ts';
 import { invitations } from '../invitations/schema.ts';
-import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 
 export const tenantOutput = z.object({
   id: z.guid(),
@@ -53,7 +53,11 @@ const settingsSchema = z
 
 export const tenantsRouter = router({
   create: authedProcedure
-    .meta({ summary: 'Create a tenant; the caller becomes its owner', tags: ['tenants'], rest: { method: 'POST', path: '/tenants', status: 201 } })
+    .meta({
+      summary: 'Create a tenant; the caller becomes its owner',
+      tags: ['tenants'],
+      rest: { method: 'POST', path: '/tenants', status: 201 },
+    })
     .input(z.object({ name: z.string().trim().min(1).max(200), slug: slugSchema }))
     .output(tenantOutput)
     .mutation(async ({ ctx, input }) => {
@@ -65,11 +69,15 @@ export const tenantsRouter = router({
         );
         const id = created?.id;
         if (!id) throw new AppError('INTERNAL');
-        await recordAudit(tx, { tenantId: id, userId: ctx.identity.userId, requestId: ctx.requestId }, {
-          action: 'tenant.created',
-          targetType: 'tenant',
-          targetId: id,
-        });
+        await recordAudit(
+          tx,
+          { tenantId: id, userId: ctx.identity.userId, requestId: ctx.requestId },
+          {
+            action: 'tenant.created',
+            targetType: 'tenant',
+            targetId: id,
+          },
+        );
         const [row] = await tx.select(tenantColumns).from(tenants).where(eq(tenants.id, id));
         if (!row) throw new AppError('INTERNAL');
         return row;
@@ -84,15 +92,28 @@ export const tenantsRouter = router({
     .output(tenantOutput.extend({ role: z.enum(['owner', 'admin', 'member']) }))
     .query(async ({ ctx }) => {
       const [row] = await withTenant(ctx.principal, (tx) =>
-        tx.select(tenantColumns).from(tenants).where(and(eq(tenants.id, ctx.principal.tenantId), isNull(tenants.deletedAt))),
+        tx
+          .select(tenantColumns)
+          .from(tenants)
+          .where(and(eq(tenants.id, ctx.principal.tenantId), isNull(tenants.deletedAt))),
       );
       if (!row) throw new AppError('NOT_FOUND');
       return { ...toTenantOutput(row), role: ctx.principal.role };
     }),
 
   update: adminProcedure
-    .meta({ summary: 'Update the active tenant (plan changes need an owner)', tags: ['tenants'], rest: { method: 'PATCH', path: '/tenants/current' } })
-    .input(z.object({ name: z.string().trim().min(1).max(200).optional(), settings: settingsSchema.optional(), plan: z.enum(PLANS).optional() }))
+    .meta({
+      summary: 'Update the active tenant (plan changes need an owner)',
+      tags: ['tenants'],
+      rest: { method: 'PATCH', path: '/tenants/current' },
+    })
+    .input(
+      z.object({
+        name: z.string().trim().min(1).max(200).optional(),
+        settings: settingsSchema.optional(),
+        plan: z.enum(PLANS).optional(),
+      }),
+    )
     .output(tenantOutput)
     .mutation(async ({ ctx, input }) => {
       if (input.plan !== undefined && ctx.principal.role !== 'owner') throw new AppError('FORBIDDEN');
@@ -114,7 +135,11 @@ export const tenantsRouter = router({
     }),
 
   switch: authedProcedure
-    .meta({ summary: 'Make one of your tenants the active one', tags: ['tenants'], rest: { method: 'POST', path: '/tenants/switch' } })
+    .meta({
+      summary: 'Make one of your tenants the active one',
+      tags: ['tenants'],
+      rest: { method: 'POST', path: '/tenants/switch' },
+    })
     .input(z.object({ tenantId: z.guid() }))
     .output(z.object({ activeTenantId: z.guid(), role: z.enum(['owner', 'admin', 'member']) }))
     .mutation(async ({ ctx, input }) => {
@@ -124,7 +149,11 @@ export const tenantsRouter = router({
     }),
 
   delete: ownerProcedure
-    .meta({ summary: 'Delete the active tenant (soft delete; members lose access at once)', tags: ['tenants'], rest: { method: 'DELETE', path: '/tenants/current' } })
+    .meta({
+      summary: 'Delete the active tenant (soft delete; members lose access at once)',
+      tags: ['tenants'],
+      rest: { method: 'DELETE', path: '/tenants/current' },
+    })
     .input(z.object({ confirmSlug: z.string() }))
     .output(z.object({ deleted: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
@@ -134,7 +163,8 @@ export const tenantsRouter = router({
           .set({ deletedAt: new Date(), updatedAt: new Date() })
           .where(and(eq(tenants.id, ctx.principal.tenantId), eq(tenants.slug, input.confirmSlug), isNull(tenants.deletedAt)))
           .returning({ id: tenants.id });
-        if (!row) throw new AppError('VALIDATION_FAILED', undefined, [{ path: 'confirmSlug', message: 'does not match the tenant' }]);
+        if (!row)
+          throw new AppError('VALIDATION_FAILED', undefined, [{ path: 'confirmSlug', message: 'does not match the tenant' }]);
         // Nobody can join a deleted tenant; its open invitations end with it.
         await tx
           .update(invitations)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TenantFixture, createTenant, signUp, uniqueSlug } from '../../../test/support/client.ts';
-import { type TestServer, describeEachBackend, startTestServer } from '../../../test/support/harness.ts';
+import { createTenant, signUp, type TenantFixture, uniqueSlug } from '../../../test/support/client.ts';
+import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
 
 describeEachBackend('tenants', (backend) => {
   let t: TestServer;
@@ -52,7 +52,9 @@ describeEachBackend('tenants', (backend) => {
     expect(planByMember.status).toBe(403);
     const planByOwner = await acme.owner.patch('/api/v1/tenants/current', { plan: 'growth' });
     expect(planByOwner.body.plan).toBe('growth');
-    const [row] = await t.ownerQuery<{ name: string; plan: string }>('select name, plan from app.tenants where id = $1', [acme.id]);
+    const [row] = await t.ownerQuery<{ name: string; plan: string }>('select name, plan from app.tenants where id = $1', [
+      acme.id,
+    ]);
     expect(row).toEqual({ name: 'Acme Renamed', plan: 'growth' });
   });
 
@@ -87,7 +89,10 @@ describeEachBackend('tenants', (backend) => {
     expect(deleted.status).toBe(200);
     const after = await doomed.member.get('/api/v1/members');
     expect(after.status).toBe(403);
-    const [row] = await t.ownerQuery<{ deleted: boolean }>('select deleted_at is not null as deleted from app.tenants where id = $1', [doomed.id]);
+    const [row] = await t.ownerQuery<{ deleted: boolean }>(
+      'select deleted_at is not null as deleted from app.tenants where id = $1',
+      [doomed.id],
+    );
     expect(row?.deleted).toBe(true);
     expect((await doomed.member.get('/api/v1/me')).body.tenants).toEqual([]);
   });
