@@ -1,0 +1,89 @@
+import { median, round } from './stats.ts';
+
+/** One timed run of one variant. */
+export interface Measurement {
+  /** Completed operations (transactions, requests) per second. */
+  rate: number;
+  p50Ms: number;
+  p95Ms: number;
+  operations: number;
+}
+
+export interface Variant {
+  label: string;
+  /** Prefix of this variant's entries in latest.json's figures. */
+  key: string;
+  measure(): Promise<Measurement>;
+}
+
+export interface VariantSummary {
+  label: string;
+  key: string;
+  /** Medians over the rounds. */
+  rate: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+export interface Comparison {
+  name: string;
+  /** Median over rounds of (A's rate / B's rate), each round's pair measured back to back. */
+  ratio: number;
+  ratios: number[];
+  a: VariantSummary;
+  b: VariantSummary;
+}
+
+export interface CompareOptions {
+  rounds: number;
+  /** Runs each variant once, unrecorded, before the rounds (caches, prepared statements, JIT). */
+  warmup: boolean;
+}
+
+function summary(variant: Variant, runs: Measurement[]): VariantSummary {
+  return {
+    label: variant.label,
+    key: variant.key,
+    rate: median(runs.map((r) => r.rate)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p95Ms: median(runs.map((r) => r.p95Ms)),
+  };
+}
+
+const show = (m: Measurement) => `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50Ms.toFixed(2)} ms`;
+
+/**
+ * Measures A and B side by side: interleaved rounds (A B, then B A, so that
+ * neither always runs first on a warmer or cooler machine), one ratio per
+ * round, and the median of those ratios. The machine is shared and noisy; the
+ * median of paired ratios is what survives that noise.
+ */
+export async function compare(name: string, a: Variant, b: Variant, options: CompareOptions): Promise<Comparison> {
+  console.error(`\n${name}: ${a.label}  vs  ${b.label}`);
+  if (options.warmup) {
+    await a.measure();
+    await b.measure();
+  }
+  const runsA: Measurement[] = [];
+  const runsB: Measurement[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < options.rounds; i++) {
+    let ma: Measurement;
+    let mb: Measurement;
+    if (i % 2 === 0) {
+      ma = await a.measure();
+      mb = await b.measure();
+    } else {
+      mb = await b.measure();
+      ma = await a.measure();
+    }
+    runsA.push(ma);
+    runsB.push(mb);
+    const ratio = ma.rate / mb.rate;
+    ratios.push(ratio);
+    console.error(`  round ${i + 1}/${options.rounds}  A ${show(ma)}   B ${show(mb)}   A/B ${ratio.toFixed(3)}`);
+  }
+  const result = { name, ratio: median(ratios), ratios: ratios.map((r) => round(r)), a: summary(a, runsA), b: summary(b, runsB) };
+  console.error(`  median A/B ${result.ratio.toFixed(3)}`);
+  return result;
+}

@@ -1,0 +1,128 @@
+import { performance } from 'node:perf_hooks';
+import postgres from 'postgres';
+
+/**
+ * Bulk data for the benchmark, loaded as the owner with generate_series (no
+ * round trip per row): tenants, three people per tenant, their memberships, the
+ * benchmark's two signed-up users as admins (one of every tenant, one of a few,
+ * as most people are), and the audit log spread evenly over the tenants with
+ * created_at scattered over 90 days. Rows of different tenants are interleaved
+ * in the heap, as they are in a real table.
+ */
+export interface DataSpec {
+  rows: number;
+  tenants: number;
+}
+
+export interface BenchRow {
+  tenantId: string;
+  id: string;
+}
+
+export const PEOPLE_PER_TENANT = 3;
+
+/** Who becomes admin where. The few tenants are the first ones in slug order (benchTenantIds' order). */
+export interface BenchMembers {
+  /** Admin of every benchmark tenant: the in-process scenarios act in all of them. */
+  everyTenant: string;
+  /** Admin of the first `count` tenants: the HTTP scenarios' typical user. */
+  fewTenants: { userId: string; count: number };
+}
+
+export async function loadData(url: string, spec: DataSpec, members: BenchMembers): Promise<{ seconds: number }> {
+  if (spec.rows % spec.tenants !== 0) throw new Error('rows must be a multiple of tenants');
+  const perTenant = spec.rows / spec.tenants;
+  const started = performance.now();
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.begin(async (tx) => {
+      await tx.unsafe('set local synchronous_commit = off');
+      await tx.unsafe("set local maintenance_work_mem = '256MB'");
+      await tx.unsafe(
+        `insert into app.tenants (name, slug, plan, created_at, updated_at)
+         select 'Bench tenant ' || g, 'bench-' || g,
+                (array['starter', 'growth', 'business', 'enterprise'])[1 + g % 4],
+                now() - interval '400 days', now()
+           from generate_series(1, $1::int) g`,
+        [spec.tenants],
+      );
+      await tx.unsafe(
+        `create temporary table bench_people on commit drop as
+         select t.id as tenant_id, gen_random_uuid() as user_id, k, t.slug
+           from app.tenants t cross join generate_series(1, $1::int) k
+          where t.slug like 'bench-%'`,
+        [PEOPLE_PER_TENANT],
+      );
+      await tx.unsafe(
+        `insert into auth.users (id, name, email, email_verified)
+         select user_id, 'Bench person ' || k || ' of ' || slug, 'p' || k || '.' || slug || '@bench.example', true
+           from bench_people`,
+      );
+      await tx.unsafe(
+        `insert into app.memberships (tenant_id, user_id, role)
+         select tenant_id, user_id, (array['owner', 'admin', 'member'])[k] from bench_people
+         union all
+         select id, $1::uuid, 'admin' from app.tenants where slug like 'bench-%'
+         union all
+         (select id, $2::uuid, 'admin' from app.tenants where slug like 'bench-%' order by slug limit $3::int)`,
+        [members.everyTenant, members.fewTenants.userId, members.fewTenants.count],
+      );
+      await tx.unsafe(
+        `insert into app.audit_log (tenant_id, id, actor_user_id, action, target_type, target_id, data, request_id, created_at)
+         select p.tenant_id, gen_random_uuid(), p.user_id,
+                (array['member.invited', 'member.role_changed', 'tenant.updated', 'invitation.accepted', 'member.removed'])[1 + i % 5],
+                'member', p.user_id::text,
+                jsonb_build_object('seq', i, 'source', 'bench'),
+                'bench-' || i,
+                now() - make_interval(secs => random() * 90 * 86400)
+           from generate_series(1, $1::int) i
+           join bench_people p on p.k = 1 + i % $2::int`,
+        [perTenant, PEOPLE_PER_TENANT],
+      );
+    });
+    await sql.unsafe('vacuum (analyze) app.tenants, app.memberships, auth.users, app.audit_log');
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  return { seconds: (performance.now() - started) / 1000 };
+}
+
+/** A fixed random sample of existing rows; every variant of a comparison walks the same list in the same order. */
+export async function sampleRows(url: string, count: number): Promise<BenchRow[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql.unsafe<Array<{ tenant_id: string; id: string }>>(
+      'select tenant_id, id from app.audit_log order by random() limit $1::int',
+      [count],
+    );
+    return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** The newest audit entry of a tenant. */
+export async function newestRowOf(url: string, tenantId: string): Promise<BenchRow> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql.unsafe<Array<{ id: string }>>(
+      'select id from app.audit_log where tenant_id = $1 order by created_at desc limit 1',
+      [tenantId],
+    );
+    if (!row) throw new Error(`tenant ${tenantId} has no audit entries`);
+    return { tenantId, id: row.id };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** The bulk tenants' ids, in slug order (the order the few-tenant user's memberships follow). */
+export async function benchTenantIds(url: string): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql.unsafe<Array<{ id: string }>>("select id from app.tenants where slug like 'bench-%' order by slug");
+    return rows.map((r) => r.id);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,87 @@
+import { and, eq } from 'drizzle-orm';
+import { keyset, listInput } from '../src/api/pagination.ts';
+import { auditLog } from '../src/audit/schema.ts';
+import type { Database, Statement, Tx } from '../src/db/client.ts';
+import { bindToDatabase, type TenantPrincipal, withTenant } from '../src/db/tenant.ts';
+import { BYPASS_ROLE } from './database.ts';
+
+/**
+ * The statements the benchmark runs, built the way the audit procedures build
+ * them (src/modules/audit/procedures.ts): the same columns, the same explicit
+ * tenant_id predicate, the same keyset ORDER BY and LIMIT.
+ */
+export const auditColumns = {
+  id: auditLog.id,
+  actorUserId: auditLog.actorUserId,
+  actorApiKeyId: auditLog.actorApiKeyId,
+  action: auditLog.action,
+  targetType: auditLog.targetType,
+  targetId: auditLog.targetId,
+  data: auditLog.data,
+  requestId: auditLog.requestId,
+  createdAt: auditLog.createdAt,
+};
+
+/** audit.get's query. */
+export function getEntry(tx: Tx, tenantId: string, id: string) {
+  return tx
+    .select(auditColumns)
+    .from(auditLog)
+    .where(and(eq(auditLog.tenantId, tenantId), eq(auditLog.id, id)));
+}
+
+/** audit.list's query for the first page with default input (20 newest, fetched as 21 to know whether a next page exists). */
+const firstPage = keyset(listInput(['createdAt'], '-createdAt').parse({}), { createdAt: auditLog.createdAt }, auditLog.id);
+export const LIST_ROWS = firstPage.limit;
+
+export function listEntries(tx: Tx, tenantId: string) {
+  return tx
+    .select(auditColumns)
+    .from(auditLog)
+    .where(and(eq(auditLog.tenantId, tenantId), firstPage.where))
+    .orderBy(...firstPage.orderBy)
+    .limit(firstPage.limit);
+}
+
+export interface BenchUser {
+  userId: string;
+  email: string;
+}
+
+/** A principal for the benchmark user in a tenant, bound to the database exactly as the auth layer binds one. */
+export function principalFor(database: Database, user: BenchUser, tenantId: string): TenantPrincipal {
+  return bindToDatabase(database, {
+    userId: user.userId,
+    email: user.email,
+    emailVerified: true,
+    name: 'Bench User',
+    tenantId,
+    role: 'admin',
+  });
+}
+
+/**
+ * The statement withTenant opens a transaction with, captured from withTenant
+ * itself (through a recording stand-in for the database) rather than copied,
+ * so the benchmark cannot drift from the real one.
+ */
+export function enterStatementOf(user: BenchUser, tenantId: string): Statement {
+  let captured: Statement | undefined;
+  const recorder = {
+    transaction(enter: Statement) {
+      captured = enter;
+      return Promise.resolve(undefined);
+    },
+  } as unknown as Database;
+  void withTenant(principalFor(recorder, user, tenantId), async () => undefined);
+  if (!captured) throw new Error('withTenant did not open a transaction');
+  return captured;
+}
+
+/** The same statement, switching to the BYPASSRLS role instead of the request role. */
+export function bypassEnterStatementOf(user: BenchUser, tenantId: string): Statement {
+  const real = enterStatementOf(user, tenantId);
+  const text = real.text.replace("set_config('role', 'palisade_app', true)", `set_config('role', '${BYPASS_ROLE}', true)`);
+  if (text === real.text) throw new Error(`unexpected enter statement: ${real.text}`);
+  return { text, params: real.params };
+}

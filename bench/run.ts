@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDatabase } from '../src/db/client.ts';
+import { migrate } from '../src/db/migrate.ts';
+import type { Comparison } from './compare.ts';
+import { benchTenantIds, loadData, newestRowOf, sampleRows } from './data.ts';
+import { createBenchDatabase } from './database.ts';
+import { signUp, startServerProcess } from './http.ts';
+import { describeMachine } from './machine.ts';
+import { PGBENCH } from './pgbench.ts';
+import { buildResults, printTable, writeResults } from './report.ts';
+import { type DbScenarioContext, type HttpScenarioContext, must } from './scenarios/context.ts';
+import { contextCost } from './scenarios/context-cost.ts';
+import { httpVsPgbench } from './scenarios/http-vs-pgbench.ts';
+import { membershipScaling } from './scenarios/membership-scaling.ts';
+import { rlsCostGet, rlsCostList } from './scenarios/rls-cost.ts';
+import { rlsCostSql } from './scenarios/rls-cost-sql.ts';
+import { trpcVsRest } from './scenarios/trpc-vs-rest.ts';
+import { settingsFor } from './settings.ts';
+
+/**
+ * npm run bench [-- --quick]
+ *
+ * Creates a fresh database on the loopback PostgreSQL, loads the data, starts
+ * Palisade in a child process, measures each ratio with interleaved rounds,
+ * writes bench/results/latest.json, prints a table, and drops everything it
+ * created, also when interrupted or failing.
+ */
+const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+
+const settings = settingsFor(process.argv.includes('--quick'));
+const cleanups: Array<() => Promise<void> | void> = [];
+let cleaning: Promise<void> | undefined;
+
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        console.error('bench: cleanup step failed:', error instanceof Error ? error.message : error);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+function abort(reason: string, code: number): void {
+  console.error(`\nbench: ${reason}; cleaning up`);
+  void cleanUp().finally(() => process.exit(code));
+}
+process.once('SIGINT', () => abort('interrupted', 130));
+process.once('SIGTERM', () => abort('terminated', 143));
+// A bound on the whole run, whatever happens inside it.
+setTimeout(() => abort('time limit reached', 1), (settings.mode === 'quick' ? 6 : 30) * 60_000).unref();
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = loadavg()[0] ?? 0;
+  const { rows: rowCount, tenants } = settings.data;
+  console.error(
+    `Palisade benchmark, ${settings.mode} mode: ${rowCount.toLocaleString('en')} audit_log rows over ${tenants.toLocaleString('en')} tenants` +
+      (settings.mode === 'quick' ? ' (QUICK: a tenth of the full data and short rounds; for iteration, not for publishing)' : ''),
+  );
+
+  const pg = await createBenchDatabase();
+  cleanups.push(() => pg.drop());
+  const workDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  const machine = await describeMachine(pg.url, PGBENCH);
+
+  // The in-process handle logs in as the owner and switches role per transaction,
+  // which lets the reference variant switch to the BYPASSRLS role instead.
+  const database = await openDatabase({ url: pg.url, poolSize: settings.db.poolSize });
+  cleanups.push(() => database.close());
+  await migrate(database);
+
+  const server = await startServerProcess({
+    databaseUrl: pg.url,
+    appDatabaseUrl: pg.appUrl,
+    poolSize: settings.http.serverPoolSize,
+    dataDir: join(workDir, 'server'),
+  });
+  cleanups.push(() => server.stop());
+  // Both sign up through Better Auth on the server; the session cookies are real.
+  const user = await signUp(server.url);
+  const manyTenantsUser = await signUp(server.url);
+  // Verified, so the enter statements carry the email as they do for most users.
+  await database.ownerQuery('update auth.users set email_verified = true where id = any($1::uuid[])', [
+    [user.userId, manyTenantsUser.userId],
+  ]);
+
+  console.error(`loading data (database ${pg.name}) ...`);
+  const load = await loadData(pg.url, settings.data, {
+    everyTenant: manyTenantsUser.userId,
+    fewTenants: { userId: user.userId, count: settings.fewTenants },
+  });
+  console.error(`loaded in ${load.seconds.toFixed(1)} s`);
+  await pg.createBypassRole();
+  const tenantIds = await benchTenantIds(pg.url);
+  const rows = await sampleRows(pg.url, settings.sampleRows);
+
+  const comparisons: Comparison[] = [];
+  const dbContext: DbScenarioContext = { database, user: manyTenantsUser, rows, tenantIds, settings };
+  comparisons.push(await rlsCostGet(dbContext));
+  comparisons.push(await rlsCostList(dbContext));
+  comparisons.push(await contextCost(dbContext));
+
+  // One row of a tenant both users belong to.
+  const target = await newestRowOf(pg.url, must(tenantIds[0], 'tenant'));
+  const httpContext: HttpScenarioContext = {
+    baseUrl: server.url,
+    user,
+    manyTenantsUser,
+    tenantId: target.tenantId,
+    rowId: target.id,
+    database,
+    pg: { host: pg.host, port: pg.port, name: pg.name },
+    workDir,
+    settings,
+  };
+  comparisons.push(await rlsCostSql(httpContext));
+  comparisons.push(await httpVsPgbench(httpContext));
+  comparisons.push(await trpcVsRest(httpContext));
+  comparisons.push(await membershipScaling(httpContext));
+
+  const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
+  const run = {
+    mode: settings.mode,
+    started_at: startedAt.toISOString(),
+    duration_s: durationS,
+    data: `${rowCount} app.audit_log rows over ${tenants} tenants`,
+    db_scenarios: `${settings.db.rounds} rounds x ${settings.db.seconds} s per variant, ${settings.db.concurrency} workers, pool ${settings.db.poolSize}`,
+    sql_scenario: `${settings.sql.rounds} rounds x ${settings.sql.seconds} s per variant, ${settings.sql.clients} pgbench clients`,
+    http_user: `admin of ${settings.fewTenants} tenants (membership_scaling: also one admin of all ${tenants})`,
+    http_scenarios: `${settings.http.rounds} rounds x ${settings.http.seconds} s per variant, ${settings.http.connections} connections/clients, server pool ${settings.http.serverPoolSize}`,
+    // The machine is shared: the 1-minute load average says how busy it was besides this run.
+    load_average_start: Math.round(loadBefore * 100) / 100,
+    load_average_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+  const results = buildResults(machine, run, comparisons, {
+    data_rows: rowCount,
+    data_tenants: tenants,
+    load_seconds: Math.round(load.seconds * 10) / 10,
+    db_concurrency: settings.db.concurrency,
+    http_connections: settings.http.connections,
+  });
+  writeResults(RESULTS, results);
+  printTable(
+    comparisons,
+    `${settings.mode} run, ${rowCount.toLocaleString('en')} rows / ${tenants} tenants, ${machine.cores} x ${machine.cpu_model}, ` +
+      `PostgreSQL ${machine.postgres}, Node ${machine.node}, ${durationS} s`,
+  );
+  console.log(`\nwritten to ${RESULTS}`);
+}
+
+try {
+  await main();
+  await cleanUp();
+} catch (error) {
+  console.error('bench failed:', error);
+  await cleanUp();
+  process.exitCode = 1;
+}
