@@ -63,6 +63,43 @@ export const configSchema = z.object({
     .transform((v) => v === undefined || v === '' || v === 'true' || v === '1'),
   /** Reverse proxies in front of Palisade whose X-Forwarded-For entries are trusted; 0 trusts none. */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** Comma-separated hosts webhooks may target even when they resolve to private or loopback addresses (tests, local development). */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform(
+      (v) =>
+        new Set(
+          v
+            .split(',')
+            .map((h) => h.trim().toLowerCase())
+            .filter(Boolean),
+        ),
+    ),
+  /** Multiplies the retry schedule's delays: 0.001 runs the whole schedule in seconds (tests). */
+  WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** How long a rotated-out webhook secret keeps signing beside the new one. */
+  WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
+  /** An endpoint failing without a single success for this long is disabled. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 90)
+    .default(120),
+  /** Events older than this are pruned from the outbox. */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Run background work (event dispatch, webhook delivery) in this process; API-only instances set false. */
+  WORKER_ENABLED: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v !== 'false' && v !== '0'),
+  /** How often the job runner looks for due work when no notification arrives. */
+  JOBS_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

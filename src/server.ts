@@ -15,12 +15,17 @@ import { appRouter } from './api/router.ts';
 import { type Auth, CLIENT_IP_HEADER, configuredProviders, createAuth } from './auth/auth.ts';
 import { createSessionService } from './auth/principal.ts';
 import { type Config, publicUrl } from './config.ts';
+import { SecretBox } from './crypto/secret-box.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
+import { dispatchEventHandler } from './events/dispatch.ts';
+import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
 import { registerJsonParser } from './http/json-body.ts';
+import { JobRunner } from './jobs/runner.ts';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
+import { createDeliveries, DELIVER_WEBHOOK_JOB, deliverWebhookHandler } from './modules/webhooks/delivery.ts';
 
 export const VERSION = '0.1.0';
 
@@ -28,6 +33,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export interface PalisadeServer {
   app: FastifyInstance;
+  /** Background work: event dispatch and webhook delivery. */
+  jobs: JobRunner;
   auth: Auth;
   database: Database;
   services: Services;
@@ -93,8 +100,29 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   await migrate(database);
 
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger });
-  const auth = createAuth({ config, database, mailer, secret: authSecret(config), logger });
-  const services: Services = { config, logger, mailer, sessions: createSessionService(auth, database) };
+  const secret = authSecret(config);
+  const auth = createAuth({ config, database, mailer, secret, logger });
+  const services: Services = {
+    config,
+    logger,
+    mailer,
+    sessions: createSessionService(auth, database),
+    secrets: new SecretBox(secret, 'webhook-secrets'),
+    outbound: { requireHttps: config.NODE_ENV === 'production', allowedHosts: config.WEBHOOK_ALLOWED_HOSTS },
+  };
+  const jobRunner = new JobRunner({
+    database,
+    logger,
+    pollMs: config.JOBS_POLL_MS,
+    handlers: {
+      [DISPATCH_EVENT_JOB]: dispatchEventHandler({
+        subscribers: [createDeliveries],
+        listeners: [],
+        retentionDays: config.EVENT_RETENTION_DAYS,
+      }),
+      [DELIVER_WEBHOOK_JOB]: deliverWebhookHandler({ config, secrets: services.secrets, policy: services.outbound, logger }),
+    },
+  });
   let shuttingDown = false;
 
   const app = Fastify({
@@ -168,11 +196,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   return {
     app,
+    jobs: jobRunner,
     auth,
     database,
     services,
     async start() {
       await app.listen({ port: config.PORT, host: config.HOST });
+      if (config.WORKER_ENABLED) await jobRunner.start();
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.PORT;
       return `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
@@ -180,6 +210,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async stop() {
       shuttingDown = true;
       await app.close();
+      await jobRunner.stop();
       mailer.close();
       if (!options.database) await database.close();
     },

@@ -1,7 +1,9 @@
 import type { AuthSession, SessionService } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import type { OutboundPolicy } from '../webhooks/safe-http.ts';
 
 /** What every procedure may use besides its input. The database is not here: tenant data goes through `withTenant`. */
 export interface Services {
@@ -9,6 +11,10 @@ export interface Services {
   logger: Logger;
   mailer: Mailer;
   sessions: SessionService;
+  /** Seals secrets that must be used again (webhook signing secrets). */
+  secrets: SecretBox;
+  /** Where outbound webhooks may go. */
+  outbound: OutboundPolicy;
 }
 
 export interface RequestContext {

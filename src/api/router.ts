@@ -4,6 +4,7 @@ import { meRouter } from '../modules/me/procedures.ts';
 import { membersRouter } from '../modules/members/procedures.ts';
 import { platformRouter } from '../modules/platform/procedures.ts';
 import { tenantsRouter } from '../modules/tenants/procedures.ts';
+import { webhooksRouter } from '../modules/webhooks/procedures.ts';
 import { createCallerFactory, router } from './procedures.ts';
 
 /** Every procedure of the API. Routers only wire; each module owns its procedures. */
@@ -13,6 +14,7 @@ export const appRouter = router({
   members: membersRouter,
   invitations: invitationsRouter,
   audit: auditRouter,
+  webhooks: webhooksRouter,
   platform: platformRouter,
 });
 

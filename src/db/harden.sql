@@ -22,3 +22,5 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA app TO palisade_app;
 GRANT USAGE ON SCHEMA auth TO palisade_app;
 REVOKE ALL ON ALL TABLES IN SCHEMA auth FROM palisade_app;
 GRANT SELECT (id, name, email, image, email_verified, created_at) ON auth.users TO palisade_app;
+-- The audit log is append-only for requests.
+REVOKE UPDATE, DELETE, TRUNCATE ON app.audit_log FROM palisade_app;

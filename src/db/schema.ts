@@ -1,6 +1,9 @@
 // Every table of the application, for drizzle-kit and the migration hardening step.
 export * from '../audit/schema.ts';
 export * from '../auth/schema.ts';
+export * from '../events/schema.ts';
+export * from '../jobs/schema.ts';
 export * from '../modules/invitations/schema.ts';
+export * from '../modules/webhooks/schema.ts';
 export * from './core-schema.ts';
 export { tenants } from './tenant-table.ts';

@@ -20,6 +20,13 @@ const GLOBAL_TABLES: Record<string, string> = {
   // invited to, and all tenants only inside an audited platform-admin
   // transaction; writes are limited to the current tenant.
   tenants: 'the tenant registry itself (policies on id, not tenant_id)',
+  // The background work queue holds ids and times only, never tenant data. A
+  // tenant transaction may only enqueue for its own tenant (insert policy on
+  // tenant_id); only a worker transaction (app.worker = 'on', set by
+  // withWorker in src/db/tenant.ts, which needs the raw database that no
+  // module holds) may read, claim or delete jobs. Each job is then processed
+  // inside its own tenant's context.
+  jobs: 'job queue of ids across tenants, visible to worker transactions only',
 };
 
 /**

@@ -154,7 +154,7 @@ describeEachBackend('cross-tenant isolation', (backend) => {
   let tenantTables: string[];
 
   beforeAll(async () => {
-    t = await startTestServer(backend);
+    t = await startTestServer(backend, { WORKER_ENABLED: 'false' }); // background work would change A's rows while they are compared
     const rows = await t.ownerQuery<{ name: string }>(
       `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'app' and c.relkind in ('r', 'p')

@@ -45,7 +45,7 @@ export interface Target {
   /** Path parameters naming A's object. */
   params?: Record<string, string>;
   /** A valid input: the JSON body (POST, PATCH, PUT) or the query string (GET, DELETE). */
-  input?: Record<string, string | number>;
+  input?: Record<string, string | number | string[]>;
   /**
    * Strings that appear in a response only if A's data is in it (ids,
    * emails). Read routes must return all of them to A's own user (the
@@ -77,6 +77,29 @@ async function auditIds(t: TestServer, tenantId: string): Promise<string[]> {
   ]);
   if (rows.length === 0) throw new Error('arrange: tenant A has no audit entries');
   return rows.map((r) => r.id);
+}
+
+/** A webhook endpoint in A, created through the API. */
+async function endpointIn(a: TenantFixture): Promise<{ id: string; url: string }> {
+  const url = `https://hooks.example.com/${uniqueEmail('a').split('@')[0]}`;
+  const res = await a.admin.post('/api/v1/webhooks/endpoints', { url, eventTypes: ['*'] });
+  if (res.status !== 201) throw new Error(`arrange: endpoint failed ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id as string, url };
+}
+
+/**
+ * A delivery in A. Suites run with the worker off (so background work cannot
+ * change A's rows mid-check), so the row is written directly as the owner.
+ */
+async function deliveryIn(t: TestServer, a: TenantFixture): Promise<string> {
+  const endpoint = await endpointIn(a);
+  const [row] = await t.ownerQuery<{ id: string }>(
+    `insert into app.webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, payload, status, attempts)
+     values ($1, $2, gen_random_uuid(), 'tenant.updated', '{}', 'failed', 1) returning id`,
+    [a.id, endpoint.id],
+  );
+  if (!row) throw new Error('arrange: delivery not created');
+  return row.id;
 }
 
 const memberMarkers = (a: TenantFixture) => [a.owner.userId, a.admin.userId, a.member.userId, a.owner.email, a.member.email];
@@ -154,6 +177,80 @@ export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
       const [id] = await auditIds(t, a.id);
       return { params: { id: id as string }, markers: [id as string] };
     },
+  },
+
+  // --- webhooks --------------------------------------------------------------
+  'GET /api/v1/webhooks/endpoints': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const endpoint = await endpointIn(a);
+      return { input: { limit: 100 }, markers: [endpoint.id, endpoint.url] };
+    },
+  },
+  'GET /api/v1/webhooks/endpoints/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const endpoint = await endpointIn(a);
+      return { params: { id: endpoint.id }, markers: [endpoint.id, endpoint.url] };
+    },
+  },
+  'POST /api/v1/webhooks/endpoints': {
+    shape: 'create',
+    arrange: async () => ({ input: { url: 'https://hooks.example.com/smuggled', eventTypes: ['*'] }, markers: [] }),
+  },
+  'PATCH /api/v1/webhooks/endpoints/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const endpoint = await endpointIn(a);
+      return { params: { id: endpoint.id }, input: { description: 'changed' }, markers: [endpoint.id] };
+    },
+  },
+  'DELETE /api/v1/webhooks/endpoints/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const endpoint = await endpointIn(a);
+      return { params: { id: endpoint.id }, markers: [endpoint.id] };
+    },
+  },
+  'POST /api/v1/webhooks/endpoints/{id}/rotate-secret': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const endpoint = await endpointIn(a);
+      return { params: { id: endpoint.id }, markers: [] };
+    },
+  },
+  'POST /api/v1/webhooks/endpoints/{id}/test': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const endpoint = await endpointIn(a);
+      return { params: { id: endpoint.id }, markers: [] };
+    },
+  },
+  'GET /api/v1/webhooks/endpoints/{id}/deliveries': {
+    shape: 'object',
+    arrange: async ({ t, a }) => {
+      const delivery = await deliveryIn(t, a);
+      const [row] = await t.ownerQuery<{ endpoint_id: string }>('select endpoint_id from app.webhook_deliveries where id = $1', [
+        delivery,
+      ]);
+      return { params: { id: row?.endpoint_id as string }, markers: [delivery] };
+    },
+  },
+  'GET /api/v1/webhooks/deliveries/{id}/attempts': {
+    shape: 'object',
+    arrange: async ({ t, a }) => {
+      const delivery = await deliveryIn(t, a);
+      await t.ownerQuery(
+        `insert into app.webhook_attempts (tenant_id, delivery_id, attempt, status_code, latency_ms, response_excerpt)
+         values ($1, $2, 1, 500, 12, 'marker-attempt-excerpt'), ($1, $2, 2, 503, 15, 'second attempt')`,
+        [a.id, delivery],
+      );
+      return { params: { id: delivery }, markers: ['marker-attempt-excerpt'] };
+    },
+  },
+  'POST /api/v1/webhooks/deliveries/{id}/replay': {
+    shape: 'object',
+    arrange: async ({ t, a }) => ({ params: { id: await deliveryIn(t, a) }, markers: [] }),
   },
 };
 

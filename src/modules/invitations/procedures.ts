@@ -11,6 +11,7 @@ import { publicUrl } from '../../config.ts';
 import { memberships, ROLES } from '../../db/core-schema.ts';
 import { queryRows, type TenantPrincipal, type Tx, withTenant, withUser } from '../../db/tenant.ts';
 import { tenants } from '../../db/tenant-table.ts';
+import { emitEvent } from '../../events/emit.ts';
 import { INVITATION_STATUSES, invitations } from './schema.ts';
 
 const invitationOutput = z.object({
@@ -108,6 +109,12 @@ function respond(accept: boolean) {
             data: { role: row.role },
           },
         );
+        if (accept) {
+          await emitEvent(tx, { tenantId: row.tenant_id, userId: identity.userId, requestId: ctx.requestId }, 'member.created', {
+            userId: identity.userId,
+            role: row.role,
+          });
+        }
         return row;
       });
       if (accept) await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, result.tenant_id);
@@ -181,6 +188,7 @@ export const invitationsRouter = router({
           targetId: created.id,
           data: { role: input.role },
         });
+        await emitEvent(tx, actorOf(principal, ctx.requestId), 'invitation.created', { id: created.id, role: input.role });
         const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tenantId));
         return { row: created, tenantName: tenant?.name ?? 'a tenant' };
       });

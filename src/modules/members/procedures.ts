@@ -7,6 +7,7 @@ import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { memberships, ROLES, type Role } from '../../db/core-schema.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
+import { emitEvent } from '../../events/emit.ts';
 
 const memberOutput = z.object({
   userId: z.guid(),
@@ -122,6 +123,7 @@ export const membersRouter = router({
           targetId: input.userId,
           data: { from: target.role, to: input.role },
         });
+        await emitEvent(tx, actorOf(principal, ctx.requestId), 'member.updated', { userId: input.userId, role: input.role });
         const [updated] = await tx
           .select(memberColumns)
           .from(memberships)
@@ -155,6 +157,7 @@ export const membersRouter = router({
           targetId: input.userId,
           data: { role },
         });
+        await emitEvent(tx, actorOf(principal, ctx.requestId), 'member.deleted', { userId: input.userId });
       });
       return { removed: true as const };
     }),
@@ -173,6 +176,7 @@ export const membersRouter = router({
           targetId: principal.userId,
           data: { role },
         });
+        await emitEvent(tx, actorOf(principal, ctx.requestId), 'member.deleted', { userId: principal.userId });
       });
       if (ctx.session.activeTenantId === principal.tenantId) {
         await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, null);

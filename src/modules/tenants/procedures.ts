@@ -5,6 +5,7 @@ import { adminProcedure, authedProcedure, ownerProcedure, router, tenantProcedur
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 import { PLANS, tenants } from '../../db/tenant-table.ts';
+import { emitEvent } from '../../events/emit.ts';
 import { invitations } from '../invitations/schema.ts';
 
 export const tenantOutput = z.object({
@@ -130,6 +131,7 @@ export const tenantsRouter = router({
           targetId: row.id,
           data: { fields: Object.keys(input) },
         });
+        await emitEvent(tx, actorOf(ctx.principal, ctx.requestId), 'tenant.updated', { id: row.id, fields: Object.keys(input) });
         return toTenantOutput(row);
       });
     }),
