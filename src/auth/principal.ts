@@ -1,9 +1,6 @@
-import { and, eq, isNull } from 'drizzle-orm';
 import { AppError } from '../api/errors.ts';
 import type { Database } from '../db/client.ts';
-import { memberships, type Role } from '../db/core-schema.ts';
-import { bindToDatabase, type TenantPrincipal, type UserIdentity, withUser } from '../db/tenant.ts';
-import { tenants } from '../db/tenant-table.ts';
+import { bindToDatabase, memberRole, type TenantPrincipal, type UserIdentity } from '../db/tenant.ts';
 import type { Auth } from './auth.ts';
 
 /** A verified session: who is calling, and which tenant the session is working in. */
@@ -49,15 +46,7 @@ export function createSessionService(auth: Auth, database: Database): SessionSer
     },
 
     async enterTenant(identity, tenantId) {
-      const bound = bindToDatabase(database, identity);
-      const rows = await withUser(bound, (tx) =>
-        tx
-          .select({ role: memberships.role })
-          .from(memberships)
-          .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
-          .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, identity.userId), isNull(tenants.deletedAt))),
-      );
-      const role = rows[0]?.role as Role | undefined;
+      const role = await memberRole(database, tenantId, identity.userId);
       if (!role) throw new AppError('TENANT_ACCESS_DENIED');
       return bindToDatabase(database, { ...identity, tenantId, role });
     },

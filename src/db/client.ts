@@ -41,6 +41,11 @@ export interface Database {
    * BEGIN, `enter` and the first statement of `fn` travel in one pipeline.
    */
   transaction<T>(enter: Statement, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * One statement on the request pool, in its own implicit transaction: one
+   * round trip. Only for statements that switch to the request role themselves.
+   */
+  statement<R = Record<string, unknown>>(statement: Statement): Promise<R[]>;
   /** One statement on the owner connection; rows as objects. */
   ownerQuery<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** A parameterless multi-statement script on the owner connection (migrations). */
@@ -73,6 +78,10 @@ async function openPglite(dataDir: string): Promise<Database> {
         await raw.query(enter.text, enter.params);
         return fn(drizzlePglite(raw as unknown as PGlite) as unknown as Tx);
       });
+    },
+    async statement(statement) {
+      const result = await client.query(statement.text, statement.params);
+      return result.rows as never[];
     },
     async ownerQuery(text, params = []) {
       const result = await client.query(text, params);
@@ -133,6 +142,9 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         inUse--;
         conn.release();
       }
+    },
+    async statement(statement) {
+      return (await appSql.unsafe(statement.text, statement.params as never[])) as unknown as never[];
     },
     async ownerQuery(text, params = []) {
       return (await ownerSql.unsafe(text, params as never[])) as unknown as never[];

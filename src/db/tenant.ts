@@ -87,6 +87,19 @@ export function withSystemTenant<T>(database: Database, tenantId: string, fn: (t
   return database.transaction({ text: ENTER_SYSTEM_TENANT, params: [tenantId] }, fn);
 }
 
+const MEMBER_ROLE = "select pg_catalog.set_config('role', 'palisade_app', true), app.member_role($1, $2) as role";
+
+/**
+ * The user's role in a tenant, or null: one statement and one round trip,
+ * checked live on every request (a removed member is refused at once).
+ * The auth layer uses it to build principals; the tenant transaction then
+ * checks the membership again as it opens.
+ */
+export async function memberRole(database: Database, tenantId: string, userId: string): Promise<Role | null> {
+  const [row] = await database.statement<{ role: Role | null }>({ text: MEMBER_ROLE, params: [tenantId, userId] });
+  return row?.role ?? null;
+}
+
 /** Rows of a raw SQL statement, whichever driver runs it (PGlite returns `{ rows }`, postgres.js an array). */
 export async function queryRows<R>(tx: Tx, query: SQL): Promise<R[]> {
   const result = (await tx.execute(query)) as unknown as { rows?: R[] } | R[];
