@@ -1,26 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freeLoopbackPort } from '../test/support/free-port.ts';
 import type { Measurement } from './compare.ts';
 import { percentile } from './stats.ts';
 
 export interface ServerProcess {
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const SERVER_ENTRY = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -38,7 +26,7 @@ export async function startServerProcess(options: {
   poolSize: number;
   dataDir: string;
 }): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',

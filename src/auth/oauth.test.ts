@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClient, Browser, type BrowserResponse } from '../../test/support/client.ts';
+import { freeLoopbackPort } from '../../test/support/free-port.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../test/support/harness.ts';
-import { freeLoopbackPort, startOidcProvider, type TestOidcProvider } from '../../test/support/oidc.ts';
+import { startOidcProvider, type TestOidcProvider } from '../../test/support/oidc.ts';
 
 /**
  * Sign-in with OpenID Connect against a real provider on loopback. Better

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
@@ -7,6 +6,7 @@ import { describe, inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { createServer, type PalisadeServer } from '../../src/server.ts';
+import { freeLoopbackPort } from './free-port.ts';
 import { createFreshDatabase, type FreshDatabase } from './postgres.ts';
 import { TestInbox } from './smtp.ts';
 
@@ -20,18 +20,6 @@ export function describeEachBackend(name: string, body: (backend: Backend) => vo
   describe(`${name} [pglite]`, () => body('pglite'));
   const serverPostgres = inject('serverPostgres');
   (serverPostgres ? describe : describe.skip)(`${name} [postgres]`, () => body('postgres'));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export interface TestServer {
@@ -62,7 +50,7 @@ export async function startTestServer(
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-test-'));
   let fresh: FreshDatabase | undefined;
   if (backend === 'postgres') fresh = await createFreshDatabase();
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const inbox = new TestInbox();
   const smtpUrl = await inbox.start();
   const config = loadConfig({

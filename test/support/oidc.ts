@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { uniqueEmail } from './client.ts';
+import { freeLoopbackPort } from './free-port.ts';
 
 /**
  * A real OpenID Connect provider (the `oidc-provider` package) on loopback,
@@ -66,19 +66,6 @@ interface Provider {
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => Provider;
 const OIDC_PROVIDER_MODULE: string = 'oidc-provider';
-
-/** A port that was free a moment ago; for servers whose URL must be known before they start. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];

@@ -13,7 +13,12 @@ describeEachBackend('webhooks', (backend) => {
 
   beforeAll(async () => {
     // The retry schedule runs a thousand times faster; loopback is allowed for the test receiver only.
-    t = await startTestServer(backend, { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_TIME_SCALE: '0.001', JOBS_POLL_MS: '50' });
+    t = await startTestServer(backend, {
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      WEBHOOK_TIME_SCALE: '0.001',
+      WEBHOOK_TIMEOUT_MS: '500',
+      JOBS_POLL_MS: '50',
+    });
     acme = await createTenant(t.url, t.inbox, 'acme');
     globex = await createTenant(t.url, t.inbox, 'globex');
   });
@@ -88,6 +93,26 @@ describeEachBackend('webhooks', (backend) => {
     const again = await receiver.waitFor(4);
     expect(again[3]?.headers['webhook-id']).toBe(requests[0]?.headers['webhook-id']);
     await acme.owner.patch(`/api/v1/members/${acme.member.userId}`, { role: 'member' });
+    await acme.admin.delete(`/api/v1/webhooks/endpoints/${endpoint.id}`);
+  });
+
+  it('gives up on a receiver that does not answer in time, records the timeout and retries', async () => {
+    const endpoint = await addEndpoint(acme, ['webhook.test']);
+    receiver.respond = (_request, index) => (index === 0 ? { status: 200, delayMs: 2_000 } : { status: 200 });
+    expect((await acme.admin.post(`/api/v1/webhooks/endpoints/${endpoint.id}/test`)).status).toBe(202);
+    const requests = await receiver.waitFor(2);
+    expect(requests[1]?.headers['webhook-id']).toBe(requests[0]?.headers['webhook-id']);
+    const deliveries = await acme.admin.get(`/api/v1/webhooks/endpoints/${endpoint.id}/deliveries`);
+    const deliveryId = deliveries.body.items[0].id as string;
+    await expect
+      .poll(async () => (await acme.admin.get(`/api/v1/webhooks/deliveries/${deliveryId}/attempts`)).body.length, {
+        timeout: 10_000,
+      })
+      .toBe(2);
+    const attempts = await acme.admin.get(`/api/v1/webhooks/deliveries/${deliveryId}/attempts`);
+    const first = attempts.body.find((a: { attempt: number }) => a.attempt === 1);
+    expect(first.statusCode).toBeNull();
+    expect(first.error).toMatch(/timed out/);
     await acme.admin.delete(`/api/v1/webhooks/endpoints/${endpoint.id}`);
   });
 
