@@ -3,24 +3,14 @@ import { keyset, listInput } from '../src/api/pagination.ts';
 import { auditLog } from '../src/audit/schema.ts';
 import type { Database, Statement, Tx } from '../src/db/client.ts';
 import { bindToDatabase, type TenantPrincipal, withTenant } from '../src/db/tenant.ts';
+import { auditColumns } from '../src/modules/audit/procedures.ts';
 import { BYPASS_ROLE } from './database.ts';
 
 /**
  * The statements the benchmark runs, built the way the audit procedures build
- * them (src/modules/audit/procedures.ts): the same columns, the same explicit
+ * them (src/modules/audit/procedures.ts): its very columns, the same explicit
  * tenant_id predicate, the same keyset ORDER BY and LIMIT.
  */
-export const auditColumns = {
-  id: auditLog.id,
-  actorUserId: auditLog.actorUserId,
-  actorApiKeyId: auditLog.actorApiKeyId,
-  action: auditLog.action,
-  targetType: auditLog.targetType,
-  targetId: auditLog.targetId,
-  data: auditLog.data,
-  requestId: auditLog.requestId,
-  createdAt: auditLog.createdAt,
-};
 
 /** audit.get's query. */
 export function getEntry(tx: Tx, tenantId: string, id: string) {
