@@ -117,7 +117,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     handlers: {
       [DISPATCH_EVENT_JOB]: dispatchEventHandler({
         subscribers: [createDeliveries],
-        listeners: [],
         retentionDays: config.EVENT_RETENTION_DAYS,
       }),
       [DELIVER_WEBHOOK_JOB]: deliverWebhookHandler({ config, secrets: services.secrets, policy: services.outbound, logger }),

@@ -14,36 +14,27 @@ export interface DispatchedEvent {
 /** Fans an event out inside its tenant's transaction (for example: create webhook deliveries). */
 export type EventSubscriber = (event: DispatchedEvent, tx: Tx) => Promise<void>;
 
-/** Hears an event after the fan-out committed (for example: realtime publishing). */
-export type EventListener = (event: DispatchedEvent) => void;
-
 /**
  * The dispatcher's job: load the event in its tenant, let every subscriber
- * fan it out in the same transaction, then tell the listeners. Subscribers
+ * fan it out in the same transaction. Subscribers
  * must be idempotent (the job may run again after a crash); webhook
  * deliveries are unique per event and endpoint for that reason.
  */
-export function dispatchEventHandler(options: {
-  subscribers: EventSubscriber[];
-  listeners: EventListener[];
-  retentionDays: number;
-}): JobHandler {
-  const { subscribers, listeners, retentionDays } = options;
+export function dispatchEventHandler(options: { subscribers: EventSubscriber[]; retentionDays: number }): JobHandler {
+  const { subscribers, retentionDays } = options;
   return async ({ job, inTenant }) => {
-    const event = await inTenant(async (tx) => {
+    await inTenant(async (tx) => {
       const [row] = await tx
         .select({ id: events.id, tenantId: events.tenantId, type: events.type, data: events.data, occurredAt: events.occurredAt })
         .from(events)
         .where(and(eq(events.tenantId, job.tenantId), eq(events.id, job.refId)));
-      if (!row) return null;
+      if (!row) return;
       for (const subscribe of subscribers) await subscribe(row, tx);
       // Retention, tenant by tenant as events flow: an index range delete that usually finds nothing.
       await tx
         .delete(events)
         .where(and(eq(events.tenantId, job.tenantId), lt(events.occurredAt, new Date(Date.now() - retentionDays * 86_400_000))));
-      return row;
     });
-    if (event) for (const listen of listeners) listen(event);
     return { done: true };
   };
 }

@@ -85,17 +85,6 @@ export class JobRunner {
     this.schedule(0);
   }
 
-  /** Runs due jobs until none are left; for tests and shutdown. */
-  async drain(limit = 1000): Promise<number> {
-    let total = 0;
-    while (total < limit) {
-      const claimed = await this.claimAndRun();
-      if (claimed === 0) break;
-      total += claimed;
-    }
-    return total;
-  }
-
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);

@@ -8,7 +8,7 @@ import { PLANS, tenants } from '../../db/tenant-table.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { invitations } from '../invitations/schema.ts';
 
-export const tenantOutput = z.object({
+const tenantOutput = z.object({
   id: z.guid(),
   name: z.string(),
   slug: z.string(),
@@ -19,7 +19,7 @@ export const tenantOutput = z.object({
 });
 
 /** Explicit columns: billing ids and deletion markers never leave through this API. */
-export const tenantColumns = {
+const tenantColumns = {
   id: tenants.id,
   name: tenants.name,
   slug: tenants.slug,
@@ -29,7 +29,7 @@ export const tenantColumns = {
   updatedAt: tenants.updatedAt,
 };
 
-export function toTenantOutput(row: {
+function toTenantOutput(row: {
   id: string;
   name: string;
   slug: string;
