@@ -5,6 +5,7 @@ import type { SecretBox } from '../../crypto/secret-box.ts';
 import type { Tx } from '../../db/tenant.ts';
 import type { DispatchedEvent } from '../../events/dispatch.ts';
 import { emitEvent } from '../../events/emit.ts';
+import { matchesFilter } from '../../events/filter.ts';
 import type { JobHandler, JobOutcome } from '../../jobs/runner.ts';
 import { jobs } from '../../jobs/schema.ts';
 import type { Logger } from '../../logger.ts';
@@ -20,11 +21,6 @@ export const RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_0
 
 /** The `webhook-id` header: stable for a delivery across retries and replays. */
 export const messageId = (deliveryId: string) => `msg_${deliveryId.replaceAll('-', '')}`;
-
-/** `*`, an exact type, or `resource.*`. */
-export function matchesFilter(filters: readonly string[], type: string): boolean {
-  return filters.some((f) => f === '*' || f === type || (f.endsWith('.*') && type.startsWith(f.slice(0, -1))));
-}
 
 /** Creates the deliveries of one event (idempotent: one per event and endpoint) and queues them. */
 export async function createDeliveries(event: DispatchedEvent, tx: Tx): Promise<void> {
