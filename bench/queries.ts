@@ -41,6 +41,7 @@ export interface BenchUser {
 /** A principal for the benchmark user in a tenant, bound to the database exactly as the auth layer binds one. */
 export function principalFor(database: Database, user: BenchUser, tenantId: string): TenantPrincipal {
   return bindToDatabase(database, {
+    kind: 'member',
     userId: user.userId,
     email: user.email,
     emailVerified: true,

@@ -1,6 +1,8 @@
+import { looksLikeApiKey } from '../auth/api-key-format.ts';
 import type { AuthSession, SessionService } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
+import type { ApiKeyPrincipal } from '../db/tenant.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { OutboundPolicy } from '../webhooks/safe-http.ts';
@@ -17,14 +19,46 @@ export interface Services {
   outbound: OutboundPolicy;
 }
 
+/** Who is calling: a session, an API key, an API key that did not verify, or nobody. */
+export type Caller =
+  | { kind: 'session'; session: AuthSession }
+  | { kind: 'apiKey'; principal: ApiKeyPrincipal }
+  | { kind: 'invalidApiKey' }
+  | { kind: 'anonymous' };
+
 export interface RequestContext {
   requestId: string;
   ip: string;
-  /** The verified session, or null for anonymous callers. */
+  userAgent: string | null;
+  /** The verified session, or null for anonymous callers and API keys. */
   session: AuthSession | null;
+  /** The verified API key, or null. */
+  apiKey: ApiKeyPrincipal | null;
+  /** An API key was presented but is malformed, unknown, revoked or expired: the request is refused, never downgraded to the cookie. */
+  apiKeyRejected: boolean;
   /** The tenant named by `X-Tenant-Id`, if any; honoured only among the caller's own memberships. */
   requestedTenantId: string | null;
   services: Services;
+}
+
+/** The API key in `x-api-key` or `Authorization: Bearer pal_...`, if any. */
+export function presentedApiKey(headers: Headers): string | null {
+  const header = headers.get('x-api-key');
+  if (header) return header.trim();
+  const authorization = headers.get('authorization');
+  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  return bearer && looksLikeApiKey(bearer) ? bearer : null;
+}
+
+/** Resolves the caller of a request from its headers: an API key if one is presented, else the session. */
+export async function resolveCaller(headers: Headers, sessions: SessionService): Promise<Caller> {
+  const secret = presentedApiKey(headers);
+  if (secret !== null) {
+    const principal = await sessions.fromApiKey(secret);
+    return principal ? { kind: 'apiKey', principal } : { kind: 'invalidApiKey' };
+  }
+  const session = await sessions.fromHeaders(headers);
+  return session ? { kind: 'session', session } : { kind: 'anonymous' };
 }
 
 /**
@@ -36,12 +70,18 @@ export async function createRequestContext(input: {
   ip: string;
   headers: Headers;
   services: Services;
+  /** Already resolved by the HTTP layer (rate limiting needs it first); resolved here otherwise. */
+  caller?: Caller;
 }): Promise<RequestContext> {
   const tenantHeader = input.headers.get('x-tenant-id');
+  const caller = input.caller ?? (await resolveCaller(input.headers, input.services.sessions));
   return {
     requestId: input.requestId,
     ip: input.ip,
-    session: await input.services.sessions.fromHeaders(input.headers),
+    userAgent: input.headers.get('user-agent')?.slice(0, 512) ?? null,
+    session: caller.kind === 'session' ? caller.session : null,
+    apiKey: caller.kind === 'apiKey' ? caller.principal : null,
+    apiKeyRejected: caller.kind === 'invalidApiKey',
     requestedTenantId: tenantHeader ? tenantHeader.trim() : null,
     services: input.services,
   };

@@ -11,6 +11,8 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: { status: 403, message: 'Your role does not allow this action.' },
   TENANT_ACCESS_DENIED: { status: 403, message: 'You are not a member of that tenant.' },
   NO_ACTIVE_TENANT: { status: 403, message: 'Select a tenant first.' },
+  API_KEY_NOT_ALLOWED: { status: 403, message: 'API keys cannot call this; sign in as a member.' },
+  INSUFFICIENT_SCOPE: { status: 403, message: "This API key's scopes do not allow this action." },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
@@ -62,6 +64,8 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
   if (typeof code !== 'string') return undefined;
   switch (code) {
     // Raised by Palisade's own functions (src/db/migrations).
+    case 'PT401':
+      return new AppError('UNAUTHENTICATED');
     case 'PT403':
       return new AppError('TENANT_ACCESS_DENIED');
     case 'PT404':

@@ -53,6 +53,8 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
       operationId: route.procedurePath,
       summary: route.meta.summary,
       tags: route.meta.tags,
+      // Which API key scope may call it; absent: signed-in members only (docs/api-keys.md).
+      ...(route.meta.scope ? { 'x-palisade-scope': route.meta.scope } : {}),
       parameters,
       responses: {
         [String(route.status)]: {
@@ -86,10 +88,17 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
         'Multi-tenant SaaS backend. Every procedure is also served over tRPC at /trpc. Errors share one shape; send X-Tenant-Id to act in one of your other tenants.',
     },
     servers: [{ url: serverUrl }],
-    security: [{ session: [] }],
+    security: [{ session: [] }, { apiKey: [] }, { bearerApiKey: [] }],
     components: {
       securitySchemes: {
         session: { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-api-key',
+          description: 'A tenant API key (pal_live_... / pal_test_...)',
+        },
+        bearerApiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key sent as a bearer token' },
       },
       schemas: { Error: errorSchema },
     },

@@ -1,14 +1,32 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError, z } from 'zod';
+import type { AuthSession } from '../auth/principal.ts';
 import { ROLE_RANK, type Role } from '../db/core-schema.ts';
+import type { MemberPrincipal, TenantPrincipal } from '../db/tenant.ts';
 import { PLATFORM_TENANT_ID } from '../db/tenant-table.ts';
 import type { RequestContext } from './context.ts';
 import { AppError, type FieldIssue, toAppError } from './errors.ts';
+
+/** Resource groups that API key scopes name: `webhooks:read`, `webhooks:write`, ... */
+export const SCOPE_GROUPS = ['tenant', 'members', 'invitations', 'webhooks', 'audit'] as const;
+export type Scope = `${(typeof SCOPE_GROUPS)[number]}:${'read' | 'write'}`;
+export const SCOPES = SCOPE_GROUPS.flatMap((g) => [`${g}:read`, `${g}:write`]) as Scope[];
+
+/** A key with no scopes may do whatever its role ceiling allows; `group:write` includes `group:read`. */
+export function scopesAllow(granted: readonly string[], required: Scope): boolean {
+  if (granted.length === 0 || granted.includes(required)) return true;
+  return required.endsWith(':read') && granted.includes(required.replace(/:read$/, ':write'));
+}
 
 /** How a procedure is exposed over REST and described in the OpenAPI document. */
 export interface ProcedureMeta {
   summary: string;
   tags: string[];
+  /**
+   * The scope an API key needs to call this tenant procedure. Without one, the
+   * procedure is for signed-in members only (API keys get API_KEY_NOT_ALLOWED).
+   */
+  scope?: Scope;
   rest?: {
     method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
     /** Path under /api/v1 with `{param}` placeholders, e.g. `/members/{userId}`. */
@@ -59,8 +77,14 @@ export const middleware = t.middleware;
 /** Anyone may call it. */
 export const publicProcedure = t.procedure;
 
-/** A signed-in user; `ctx.identity` is who they are. */
+function refuseInvalidCredentials(ctx: RequestContext): void {
+  if (ctx.apiKeyRejected) throw new AppError('UNAUTHENTICATED');
+}
+
+/** A signed-in user; `ctx.identity` is who they are. API keys are not users. */
 export const authedProcedure = t.procedure.use(({ ctx, next }) => {
+  refuseInvalidCredentials(ctx);
+  if (ctx.apiKey) throw new AppError('API_KEY_NOT_ALLOWED');
   if (!ctx.session) throw new AppError('UNAUTHENTICATED');
   return next({ ctx: { identity: ctx.session.identity, session: ctx.session } });
 });
@@ -68,18 +92,41 @@ export const authedProcedure = t.procedure.use(({ ctx, next }) => {
 const uuidSchema = z.guid();
 
 /**
- * A member acting in a tenant: the one named by `X-Tenant-Id` if they belong
- * to it (403 otherwise), else the session's active tenant. Membership is
- * checked against the database on every request, so a removed member loses
- * access at once. `ctx.principal` opens `withTenant`.
+ * Someone acting in a tenant, as `ctx.principal` (which opens `withTenant`):
+ * - a member, in the tenant named by `X-Tenant-Id` if they belong to it (403
+ *   otherwise), else the session's active tenant. Membership is checked
+ *   against the database on every request, so a removed member loses access
+ *   at once;
+ * - or an API key, in its own tenant only, if the procedure declares a scope
+ *   the key holds (`meta.scope`). Its liveness is checked again as the
+ *   transaction opens, so a revoked key is refused on the next request.
+ * `ctx.member` is the member principal, or null for API keys.
  */
-export const tenantProcedure = authedProcedure.use(async ({ ctx, next }) => {
+export const tenantProcedure = t.procedure.use(async ({ ctx, meta, next }) => {
+  refuseInvalidCredentials(ctx);
+  const key = ctx.apiKey;
+  if (key) {
+    if (ctx.requestedTenantId !== null && ctx.requestedTenantId !== key.tenantId) throw new AppError('TENANT_ACCESS_DENIED');
+    if (!meta?.scope) throw new AppError('API_KEY_NOT_ALLOWED');
+    if (!scopesAllow(key.scopes, meta.scope)) throw new AppError('INSUFFICIENT_SCOPE');
+    return next({ ctx: { principal: key as TenantPrincipal, member: null } });
+  }
+  if (!ctx.session) throw new AppError('UNAUTHENTICATED');
   const tenantId = ctx.requestedTenantId ?? ctx.session.activeTenantId;
   if (!tenantId) throw new AppError('NO_ACTIVE_TENANT');
   if (!uuidSchema.safeParse(tenantId).success) throw new AppError('TENANT_ACCESS_DENIED');
-  const principal = await ctx.services.sessions.enterTenant(ctx.identity, tenantId);
-  return next({ ctx: { principal } });
+  const member = await ctx.services.sessions.enterTenant(ctx.session.identity, tenantId);
+  return next({ ctx: { principal: member as TenantPrincipal, member: { principal: member, session: ctx.session } } });
 });
+
+/**
+ * A tenant procedure that only a signed-in member may call (leaving a tenant,
+ * inviting people): the member and their session, never an API key.
+ */
+export const memberOnly = (ctx: { member: { principal: MemberPrincipal; session: AuthSession } | null }) => {
+  if (!ctx.member) throw new AppError('API_KEY_NOT_ALLOWED');
+  return ctx.member;
+};
 
 function atLeast(required: Role) {
   return tenantProcedure.use(({ ctx, next }) => {

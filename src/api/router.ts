@@ -1,3 +1,4 @@
+import { apiKeysRouter } from '../modules/api-keys/procedures.ts';
 import { auditRouter } from '../modules/audit/procedures.ts';
 import { invitationsRouter } from '../modules/invitations/procedures.ts';
 import { meRouter } from '../modules/me/procedures.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   tenants: tenantsRouter,
   members: membersRouter,
   invitations: invitationsRouter,
+  apiKeys: apiKeysRouter,
   audit: auditRouter,
   webhooks: webhooksRouter,
   platform: platformRouter,

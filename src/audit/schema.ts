@@ -14,6 +14,11 @@ export const auditLog = tenantTable(
     targetId: text('target_id'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     requestId: text('request_id'),
+    /** What the target looked like before and after the change (the fields that changed, never secrets). */
+    before: jsonb('before').$type<Record<string, unknown>>(),
+    after: jsonb('after').$type<Record<string, unknown>>(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
   },
   { key: ['id'], extra: (t) => [index('audit_log_tenant_created_idx').on(t.tenantId, t.createdAt, t.id)] },

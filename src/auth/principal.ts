@@ -1,6 +1,14 @@
 import { AppError } from '../api/errors.ts';
 import type { Database } from '../db/client.ts';
-import { bindToDatabase, memberRole, type TenantPrincipal, type UserIdentity } from '../db/tenant.ts';
+import {
+  type ApiKeyPrincipal,
+  bindToDatabase,
+  type MemberPrincipal,
+  memberRole,
+  resolveApiKey,
+  type UserIdentity,
+} from '../db/tenant.ts';
+import { hashApiKey, isWellFormedApiKey } from './api-key-format.ts';
 import type { Auth } from './auth.ts';
 
 /** A verified session: who is calling, and which tenant the session is working in. */
@@ -18,7 +26,9 @@ export interface SessionService {
   /** The session behind a request's cookie or bearer token, or null. */
   fromHeaders(headers: Headers): Promise<AuthSession | null>;
   /** The caller acting in `tenantId`, if they are a member of it (a live check, never cached). */
-  enterTenant(identity: UserIdentity, tenantId: string): Promise<TenantPrincipal>;
+  enterTenant(identity: UserIdentity, tenantId: string): Promise<MemberPrincipal>;
+  /** The tenant principal of a presented API key, or null if it is malformed, unknown, revoked or expired. */
+  fromApiKey(secret: string): Promise<ApiKeyPrincipal | null>;
   /** The caller's identity bound to the database, for user- and platform-level transactions. */
   bindIdentity(identity: UserIdentity): UserIdentity;
   /** Remembers the session's active tenant. */
@@ -48,7 +58,14 @@ export function createSessionService(auth: Auth, database: Database): SessionSer
     async enterTenant(identity, tenantId) {
       const role = await memberRole(database, tenantId, identity.userId);
       if (!role) throw new AppError('TENANT_ACCESS_DENIED');
-      return bindToDatabase(database, { ...identity, tenantId, role });
+      return bindToDatabase(database, { ...identity, kind: 'member' as const, tenantId, role });
+    },
+
+    async fromApiKey(secret) {
+      // The checksum refuses typos and invented keys without a database round trip.
+      if (!isWellFormedApiKey(secret)) return null;
+      const key = await resolveApiKey(database, hashApiKey(secret));
+      return key && bindToDatabase(database, { kind: 'apiKey' as const, ...key });
     },
 
     bindIdentity: (identity) => bindToDatabase(database, identity),

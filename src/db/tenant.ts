@@ -19,17 +19,33 @@ export interface UserIdentity {
 }
 
 /** A user acting inside one tenant with a role that was checked against memberships. */
-export interface TenantPrincipal extends UserIdentity {
+export interface MemberPrincipal extends UserIdentity {
+  readonly kind: 'member';
   readonly tenantId: string;
   readonly role: Role;
 }
+
+/** An API key acting inside its tenant, up to its role ceiling and within its scopes. */
+export interface ApiKeyPrincipal {
+  readonly kind: 'apiKey';
+  readonly tenantId: string;
+  readonly apiKeyId: string;
+  readonly role: Role;
+  /** `group:read` / `group:write`; empty means everything the role allows. */
+  readonly scopes: readonly string[];
+  /** The tenant's plan, for rate limits. */
+  readonly plan: string;
+}
+
+/** Whoever acts in a tenant: a member or one of the tenant's API keys. */
+export type TenantPrincipal = MemberPrincipal | ApiKeyPrincipal;
 
 // Principals are bound to their database by auth/, the only place that creates
 // them; a module cannot forge a principal that opens a transaction.
 const databases = new WeakMap<object, Database>();
 
-export function bindToDatabase<P extends UserIdentity>(database: Database, principal: P): P {
-  const frozen = Object.freeze({ ...principal });
+export function bindToDatabase<P extends UserIdentity | ApiKeyPrincipal>(database: Database, principal: P): P {
+  const frozen: P = Object.freeze(structuredClone(principal));
   databases.set(frozen, database);
   return frozen;
 }
@@ -42,6 +58,7 @@ function databaseOf(principal: object): Database {
 
 const ENTER_TENANT = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_tenant($1, $2, $3)";
 const ENTER_USER = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_user($1, $2)";
+const ENTER_API_KEY = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_api_key($1, $2)";
 const ENTER_PLATFORM_ADMIN = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_platform_admin($1)";
 
 /** Invitations addressed to an email are visible only once the user has proven they own it. */
@@ -49,10 +66,11 @@ const verifiedEmail = (identity: UserIdentity) => (identity.emailVerified ? iden
 
 /** Runs fn in the principal's tenant. Every row it reads or writes is filtered by RLS to that tenant. */
 export function withTenant<T>(principal: TenantPrincipal, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return databaseOf(principal).transaction(
-    { text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] },
-    fn,
-  );
+  const enter =
+    principal.kind === 'apiKey'
+      ? { text: ENTER_API_KEY, params: [principal.tenantId, principal.apiKeyId] }
+      : { text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] };
+  return databaseOf(principal).transaction(enter, fn);
 }
 
 /** Runs fn as the user with no tenant selected: their own memberships and invitations are visible, no tenant data. */
@@ -98,6 +116,22 @@ const MEMBER_ROLE = "select pg_catalog.set_config('role', 'palisade_app', true),
 export async function memberRole(database: Database, tenantId: string, userId: string): Promise<Role | null> {
   const [row] = await database.statement<{ role: Role | null }>({ text: MEMBER_ROLE, params: [tenantId, userId] });
   return row?.role ?? null;
+}
+
+const RESOLVE_API_KEY = "select pg_catalog.set_config('role', 'palisade_app', true), app.resolve_api_key($1) as key";
+
+export interface ResolvedApiKey {
+  tenantId: string;
+  apiKeyId: string;
+  role: Role;
+  scopes: string[];
+  plan: string;
+}
+
+/** The live key whose secret hashes to `secretHash`, or null (unknown, revoked, expired): one statement. */
+export async function resolveApiKey(database: Database, secretHash: string): Promise<ResolvedApiKey | null> {
+  const [row] = await database.statement<{ key: ResolvedApiKey | null }>({ text: RESOLVE_API_KEY, params: [secretHash] });
+  return row?.key ?? null;
 }
 
 /** Rows of a raw SQL statement, whichever driver runs it (PGlite returns `{ rows }`, postgres.js an array). */

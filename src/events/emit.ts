@@ -6,7 +6,7 @@ import { events } from './schema.ts';
 
 export const DISPATCH_EVENT_JOB = 'dispatch_event';
 
-/** Who caused an event; written beside it. */
+/** Who caused an event; written beside it (an audit actor fits: its extra request facts are ignored). */
 export interface EventActor {
   tenantId: string;
   userId?: string | null;

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProcedureMeta } from '../../src/api/procedures.ts';
 import { tenantProcedure } from '../../src/api/procedures.ts';
 import { type RestRoute, restRoutes } from '../../src/api/rest.ts';
 import { appRouter } from '../../src/api/router.ts';
 import { queryRows } from '../../src/db/tenant.ts';
-import { type ApiClient, type ApiResponse, createTenant, signUp, type TenantFixture } from '../support/client.ts';
+import { type ApiClient, type ApiResponse, apiKeyClient, createTenant, signUp, type TenantFixture } from '../support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../support/harness.ts';
 import { EXCLUDED_TENANT_ROUTES, type RouteKey, type Target, TENANT_ROUTES } from './tenant-procedures.ts';
 
@@ -189,10 +190,13 @@ describeEachBackend('cross-tenant isolation', (backend) => {
 
   // Each route gets its own tenants A and B, so the routes run side by side.
   for (const [key, routeCase] of Object.entries(TENANT_ROUTES)) {
-    it.concurrent(`${key}: tenant B's owner and admin cannot reach tenant A`, async ({ expect }) => {
+    it.concurrent(`${key}: tenant B's owner, admin and API key cannot reach tenant A`, async ({ expect }) => {
       const route = restRoutes().find((r) => keyOf(r) === key);
       if (!route) throw new Error(`${key} is not a REST route (see the registry tests)`);
       const [a, b] = await Promise.all([createTenant(t.url, t.inbox, 'a'), createTenant(t.url, t.inbox, 'b')]);
+      // B's most powerful key: admin ceiling, no scope restriction.
+      const bKey = await apiKeyClient(b.admin, { role: 'admin' });
+      const keyScope = (route.procedure as { _def: { meta?: ProcedureMeta } })._def.meta?.scope;
       const target = await routeCase.arrange({ t, a });
       const isRead = route.method === 'GET';
       const transports: Transport[] = isRead ? ['rest', 'trpc'] : ['rest'];
@@ -208,14 +212,23 @@ describeEachBackend('cross-tenant isolation', (backend) => {
       for (const [actorName, actor] of [
         ['owner', b.owner],
         ['admin', b.admin],
+        ['API key', bKey],
       ] as const) {
+        // Routes without a key scope refuse keys outright, wherever they are aimed.
+        const keyRefused = actorName === 'API key' && keyScope === undefined;
+        const expectKeyRefused = (res: ApiResponse, what: string) => {
+          expect(res.status, what).toBe(403);
+          expect(res.body?.error?.code, what).toBe('API_KEY_NOT_ALLOWED');
+        };
         for (const transport of transports) {
           const what = (variant: Variant) => `${key} as B's ${actorName} (${variant}, ${transport})`;
 
           // 1. Aimed at A's object or list, from B's own active tenant.
           if (routeCase.shape === 'object' || routeCase.shape === 'list') {
             const res = await send(actor, route, target, a.id, 'plain', transport);
-            if (routeCase.shape === 'object') {
+            if (keyRefused) {
+              expectKeyRefused(res, what('plain'));
+            } else if (routeCase.shape === 'object') {
               expect(res.status, what('plain')).toBe(404);
               expect(res.body?.error?.code).toBe('NOT_FOUND');
             } else {
@@ -230,7 +243,8 @@ describeEachBackend('cross-tenant isolation', (backend) => {
           // 2. tenantId / tenant_id naming A in the input and the query string: never honoured.
           const bBefore = await fingerprint(b.id);
           const smuggled = await send(actor, route, target, a.id, 'smuggled', transport);
-          if (routeCase.shape === 'object') expect(smuggled.status, what('smuggled')).toBe(404);
+          if (keyRefused) expectKeyRefused(smuggled, what('smuggled'));
+          else if (routeCase.shape === 'object') expect(smuggled.status, what('smuggled')).toBe(404);
           else if (routeCase.shape === 'list') expect(smuggled.status, what('smuggled')).toBe(200);
           else expect(smuggled.status, what('smuggled')).toBeLessThan(500);
           if (routeCase.shape === 'create' && smuggled.status < 300) {
@@ -272,7 +286,7 @@ describeEachBackend('cross-tenant isolation', (backend) => {
       if (!isRead) expect(await fingerprint(a.id), `${key} inside A must change A`).not.toEqual(before);
 
       const perActor = transports.length * (routeCase.shape === 'object' || routeCase.shape === 'list' ? 3 : 2);
-      expect(checked).toBe(2 * perActor + transports.length);
+      expect(checked).toBe(3 * perActor + transports.length);
     });
   }
 

@@ -79,6 +79,13 @@ async function auditIds(t: TestServer, tenantId: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/** An API key in A, created through the API. */
+async function apiKeyIn(a: TenantFixture): Promise<{ id: string; displayPrefix: string }> {
+  const res = await a.admin.post('/api/v1/api-keys', { name: 'a-key', scopes: ['webhooks:read'] });
+  if (res.status !== 201) throw new Error(`arrange: api key failed ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id as string, displayPrefix: res.body.displayPrefix as string };
+}
+
 /** A webhook endpoint in A, created through the API. */
 async function endpointIn(a: TenantFixture): Promise<{ id: string; url: string }> {
   const url = `https://hooks.example.com/${uniqueEmail('a').split('@')[0]}`;
@@ -176,6 +183,33 @@ export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
     arrange: async ({ t, a }) => {
       const [id] = await auditIds(t, a.id);
       return { params: { id: id as string }, markers: [id as string] };
+    },
+  },
+
+  // --- api keys --------------------------------------------------------------
+  'POST /api/v1/api-keys': {
+    shape: 'create',
+    arrange: async () => ({ input: { name: 'smuggled' }, markers: [] }),
+  },
+  'GET /api/v1/api-keys': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const key = await apiKeyIn(a);
+      return { input: { limit: 100 }, markers: [key.id, key.displayPrefix] };
+    },
+  },
+  'GET /api/v1/api-keys/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const key = await apiKeyIn(a);
+      return { params: { id: key.id }, markers: [key.id, key.displayPrefix] };
+    },
+  },
+  'DELETE /api/v1/api-keys/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const key = await apiKeyIn(a);
+      return { params: { id: key.id }, markers: [key.id] };
     },
   },
 

@@ -13,6 +13,8 @@ export interface ApiResponse<T = any> {
 export class ApiClient {
   private cookies = new Map<string, string>();
   tenantHeader: string | undefined;
+  /** Sent as `x-api-key` when set: the client then acts as that key. */
+  apiKey: string | undefined;
   userId = '';
   email = '';
 
@@ -30,6 +32,7 @@ export class ApiClient {
     if (method !== 'GET' && !('origin' in all)) all.origin = this.baseUrl;
     if (this.cookies.size > 0) all.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (this.tenantHeader && !('x-tenant-id' in all)) all['x-tenant-id'] = this.tenantHeader;
+    if (this.apiKey && !('x-api-key' in all) && !('authorization' in all)) all['x-api-key'] = this.apiKey;
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: all,
@@ -86,6 +89,22 @@ export class ApiClient {
   clearSession(): void {
     this.cookies.clear();
   }
+}
+
+/**
+ * An integrator's client: an API key created by `admin` in their active
+ * tenant, sent as `x-api-key` (no cookies). Returns the client and the key's id.
+ */
+export async function apiKeyClient(
+  admin: ApiClient,
+  input: { name?: string; role?: 'member' | 'admin'; scopes?: string[]; expiresAt?: string } = {},
+): Promise<ApiClient & { apiKeyId: string }> {
+  const res = await admin.post('/api/v1/api-keys', { name: input.name ?? 'integration', ...input });
+  if (res.status !== 201) throw new Error(`api key creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const client = new ApiClient(admin.baseUrl) as ApiClient & { apiKeyId: string };
+  client.apiKey = res.body.secret;
+  client.apiKeyId = res.body.id;
+  return client;
 }
 
 export const uniqueEmail = (label = 'user') => `${label}-${randomBytes(5).toString('hex')}@test.example`;

@@ -14,7 +14,11 @@ const auditEntryOutput = z.object({
   targetType: z.string(),
   targetId: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
+  before: z.record(z.string(), z.unknown()).nullable(),
+  after: z.record(z.string(), z.unknown()).nullable(),
   requestId: z.string().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
   createdAt: z.iso.datetime(),
 });
 
@@ -27,13 +31,17 @@ export const auditColumns = {
   targetType: auditLog.targetType,
   targetId: auditLog.targetId,
   data: auditLog.data,
+  before: auditLog.before,
+  after: auditLog.after,
   requestId: auditLog.requestId,
+  ip: auditLog.ip,
+  userAgent: auditLog.userAgent,
   createdAt: auditLog.createdAt,
 };
 
 export const auditRouter = router({
   get: adminProcedure
-    .meta({ summary: 'One audit entry', tags: ['audit'], rest: { method: 'GET', path: '/audit-log/{id}' } })
+    .meta({ scope: 'audit:read', summary: 'One audit entry', tags: ['audit'], rest: { method: 'GET', path: '/audit-log/{id}' } })
     .input(z.object({ id: z.guid() }))
     .output(auditEntryOutput)
     .query(async ({ ctx, input }) => {
@@ -49,6 +57,7 @@ export const auditRouter = router({
 
   list: adminProcedure
     .meta({
+      scope: 'audit:read',
       summary: 'Audit log of the active tenant, newest first',
       tags: ['audit'],
       rest: { method: 'GET', path: '/audit-log' },
@@ -57,6 +66,9 @@ export const auditRouter = router({
       listInput(['createdAt'], '-createdAt').extend({
         action: z.string().max(100).optional(),
         actorUserId: z.guid().optional(),
+        actorApiKeyId: z.guid().optional(),
+        targetType: z.string().max(100).optional(),
+        targetId: z.string().max(200).optional(),
       }),
     )
     .output(pageOf(auditEntryOutput))
@@ -71,6 +83,9 @@ export const auditRouter = router({
               eq(auditLog.tenantId, ctx.principal.tenantId),
               input.action ? eq(auditLog.action, input.action) : undefined,
               input.actorUserId ? eq(auditLog.actorUserId, input.actorUserId) : undefined,
+              input.actorApiKeyId ? eq(auditLog.actorApiKeyId, input.actorApiKeyId) : undefined,
+              input.targetType ? eq(auditLog.targetType, input.targetType) : undefined,
+              input.targetId ? eq(auditLog.targetId, input.targetId) : undefined,
               where,
             ),
           )

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../api/context.ts';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
-import { adminProcedure, authedProcedure, router } from '../../api/procedures.ts';
+import { adminProcedure, authedProcedure, memberOnly, router } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { publicUrl } from '../../config.ts';
@@ -99,18 +99,21 @@ function respond(accept: boolean) {
           sql`select * from app.respond_to_invitation(${hashToken(input.token)}, ${identity.userId}, ${identity.email}, ${accept})`,
         );
         if (!row) throw new AppError('NOT_FOUND');
-        await recordAudit(
-          tx,
-          { tenantId: row.tenant_id, userId: identity.userId, requestId: ctx.requestId },
-          {
-            action: accept ? 'invitation.accepted' : 'invitation.declined',
-            targetType: 'user',
-            targetId: identity.userId,
-            data: { role: row.role },
-          },
-        );
+        const actor = {
+          tenantId: row.tenant_id,
+          userId: identity.userId,
+          requestId: ctx.requestId,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+        };
+        await recordAudit(tx, actor, {
+          action: accept ? 'invitation.accepted' : 'invitation.declined',
+          targetType: 'user',
+          targetId: identity.userId,
+          data: { role: row.role },
+        });
         if (accept) {
-          await emitEvent(tx, { tenantId: row.tenant_id, userId: identity.userId, requestId: ctx.requestId }, 'member.created', {
+          await emitEvent(tx, actor, 'member.created', {
             userId: identity.userId,
             role: row.role,
           });
@@ -124,7 +127,12 @@ function respond(accept: boolean) {
 
 export const invitationsRouter = router({
   list: adminProcedure
-    .meta({ summary: 'Invitations of the active tenant', tags: ['invitations'], rest: { method: 'GET', path: '/invitations' } })
+    .meta({
+      scope: 'invitations:read',
+      summary: 'Invitations of the active tenant',
+      tags: ['invitations'],
+      rest: { method: 'GET', path: '/invitations' },
+    })
     .input(listInput(['createdAt', 'email', 'expiresAt']).extend({ status: z.enum(INVITATION_STATUSES).optional() }))
     .output(pageOf(invitationOutput))
     .query(async ({ ctx, input }) => {
@@ -160,7 +168,8 @@ export const invitationsRouter = router({
     .input(z.object({ email: z.email().max(320), role: z.enum(ROLES).default('member') }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
-      const { principal, services } = ctx;
+      const { services } = ctx;
+      const { principal } = memberOnly(ctx);
       if (input.role === 'owner' && principal.role !== 'owner') throw new AppError('FORBIDDEN');
       const { token, tokenHash } = newToken();
       const { row, tenantName } = await withTenant(principal, async (tx) => {
@@ -182,13 +191,13 @@ export const invitationsRouter = router({
           })
           .returning(invitationColumns);
         if (!created) throw new AppError('INTERNAL');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'invitation.created',
           targetType: 'invitation',
           targetId: created.id,
           data: { role: input.role },
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'invitation.created', { id: created.id, role: input.role });
+        await emitEvent(tx, actorOf(principal, ctx), 'invitation.created', { id: created.id, role: input.role });
         const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tenantId));
         return { row: created, tenantName: tenant?.name ?? 'a tenant' };
       });
@@ -205,7 +214,7 @@ export const invitationsRouter = router({
     .input(z.object({ id: z.guid() }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
-      const { principal } = ctx;
+      const { principal } = memberOnly(ctx);
       const row = await withTenant(principal, async (tx) => {
         await pendingInvitation(tx, principal, input.id);
         const [updated] = await tx
@@ -216,7 +225,7 @@ export const invitationsRouter = router({
           )
           .returning(invitationColumns);
         if (!updated) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'invitation.cancelled',
           targetType: 'invitation',
           targetId: input.id,
@@ -235,7 +244,8 @@ export const invitationsRouter = router({
     .input(z.object({ id: z.guid() }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
-      const { principal, services } = ctx;
+      const { services } = ctx;
+      const { principal } = memberOnly(ctx);
       const { token, tokenHash } = newToken();
       const { row, tenantName } = await withTenant(principal, async (tx) => {
         await pendingInvitation(tx, principal, input.id);
@@ -251,7 +261,7 @@ export const invitationsRouter = router({
           )
           .returning(invitationColumns);
         if (!updated) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'invitation.resent',
           targetType: 'invitation',
           targetId: input.id,

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
-import { adminProcedure, router, tenantProcedure } from '../../api/procedures.ts';
+import { adminProcedure, memberOnly, router, tenantProcedure } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { memberships, ROLES, type Role } from '../../db/core-schema.ts';
@@ -75,7 +75,12 @@ async function removeMembership(tx: Tx, principal: TenantPrincipal, userId: stri
 
 export const membersRouter = router({
   list: tenantProcedure
-    .meta({ summary: 'Members of the active tenant', tags: ['members'], rest: { method: 'GET', path: '/members' } })
+    .meta({
+      scope: 'members:read',
+      summary: 'Members of the active tenant',
+      tags: ['members'],
+      rest: { method: 'GET', path: '/members' },
+    })
     .input(listMembersInput)
     .output(pageOf(memberOutput))
     .query(async ({ ctx, input }) => {
@@ -108,7 +113,7 @@ export const membersRouter = router({
     .input(z.object({ userId: z.guid(), role: z.enum(ROLES) }))
     .output(memberOutput)
     .mutation(async ({ ctx, input }) => {
-      const { principal } = ctx;
+      const { principal } = memberOnly(ctx);
       const { updated, previousRole } = await withTenant(principal, async (tx) => {
         const { owners, target } = await lockForChange(tx, principal.tenantId, input.userId);
         assertMayManage(principal, target.role, input.role);
@@ -117,13 +122,14 @@ export const membersRouter = router({
           .update(memberships)
           .set({ role: input.role, updatedAt: new Date() })
           .where(and(eq(memberships.tenantId, principal.tenantId), eq(memberships.userId, input.userId)));
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'member.role_changed',
           targetType: 'user',
           targetId: input.userId,
-          data: { from: target.role, to: input.role },
+          before: { role: target.role },
+          after: { role: input.role },
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'member.updated', { userId: input.userId, role: input.role });
+        await emitEvent(tx, actorOf(principal, ctx), 'member.updated', { userId: input.userId, role: input.role });
         const [updated] = await tx
           .select(memberColumns)
           .from(memberships)
@@ -148,16 +154,16 @@ export const membersRouter = router({
     .input(z.object({ userId: z.guid() }))
     .output(z.object({ removed: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      const { principal } = ctx;
+      const { principal } = memberOnly(ctx);
       await withTenant(principal, async (tx) => {
         const role = await removeMembership(tx, principal, input.userId);
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'member.removed',
           targetType: 'user',
           targetId: input.userId,
           data: { role },
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'member.deleted', { userId: input.userId });
+        await emitEvent(tx, actorOf(principal, ctx), 'member.deleted', { userId: input.userId });
       });
       return { removed: true as const };
     }),
@@ -167,19 +173,19 @@ export const membersRouter = router({
     .input(z.object({}).optional())
     .output(z.object({ left: z.literal(true) }))
     .mutation(async ({ ctx }) => {
-      const { principal } = ctx;
+      const { principal, session } = memberOnly(ctx);
       await withTenant(principal, async (tx) => {
         const role = await removeMembership(tx, principal, principal.userId);
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'member.left',
           targetType: 'user',
           targetId: principal.userId,
           data: { role },
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'member.deleted', { userId: principal.userId });
+        await emitEvent(tx, actorOf(principal, ctx), 'member.deleted', { userId: principal.userId });
       });
-      if (ctx.session.activeTenantId === principal.tenantId) {
-        await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, null);
+      if (session.activeTenantId === principal.tenantId) {
+        await ctx.services.sessions.setActiveTenant(session.sessionToken, null);
       }
       return { left: true as const };
     }),

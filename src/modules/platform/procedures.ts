@@ -2,7 +2,7 @@ import { and, count, eq, ilike, isNull, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { platformAdminProcedure, router } from '../../api/procedures.ts';
-import { recordAudit } from '../../audit/record.ts';
+import { type RequestFacts, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { memberships } from '../../db/core-schema.ts';
 import { type Tx, withPlatformAdmin } from '../../db/tenant.ts';
@@ -16,8 +16,15 @@ import { PLANS, PLATFORM_TENANT_ID, tenants } from '../../db/tenant-table.ts';
 
 const searchInput = { q: z.string().trim().max(100).optional(), includeDeleted: z.coerce.boolean().default(false) };
 
-async function auditPlatformRead(tx: Tx, userId: string, requestId: string, action: string, data: Record<string, unknown>) {
-  await recordAudit(tx, { tenantId: PLATFORM_TENANT_ID, userId, requestId }, { action, targetType: 'platform', data });
+async function auditPlatformRead(tx: Tx, userId: string, request: RequestFacts, action: string, data: Record<string, unknown>) {
+  const actor = {
+    tenantId: PLATFORM_TENANT_ID,
+    userId,
+    requestId: request.requestId,
+    ip: request.ip,
+    userAgent: request.userAgent,
+  };
+  await recordAudit(tx, actor, { action, targetType: 'platform', data });
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -50,7 +57,7 @@ export const platformRouter = router({
         tenants.id,
       );
       const rows = await withPlatformAdmin(ctx.services.sessions.bindIdentity(ctx.identity), async (tx) => {
-        await auditPlatformRead(tx, ctx.identity.userId, ctx.requestId, 'platform.tenants.listed', { q: input.q ?? null });
+        await auditPlatformRead(tx, ctx.identity.userId, ctx, 'platform.tenants.listed', { q: input.q ?? null });
         const pattern = input.q ? `%${escapeLike(input.q)}%` : undefined;
         return tx
           .select({
@@ -112,7 +119,7 @@ export const platformRouter = router({
         users.id,
       );
       const rows = await withPlatformAdmin(ctx.services.sessions.bindIdentity(ctx.identity), async (tx) => {
-        await auditPlatformRead(tx, ctx.identity.userId, ctx.requestId, 'platform.users.listed', { q: input.q ?? null });
+        await auditPlatformRead(tx, ctx.identity.userId, ctx, 'platform.users.listed', { q: input.q ?? null });
         const pattern = input.q ? `%${escapeLike(input.q)}%` : undefined;
         return tx
           .select({

@@ -1,8 +1,8 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
-import { adminProcedure, authedProcedure, ownerProcedure, router, tenantProcedure } from '../../api/procedures.ts';
-import { actorOf, recordAudit } from '../../audit/record.ts';
+import { adminProcedure, authedProcedure, memberOnly, ownerProcedure, router, tenantProcedure } from '../../api/procedures.ts';
+import { actorOf, changeSummary, recordAudit } from '../../audit/record.ts';
 import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 import { PLANS, tenants } from '../../db/tenant-table.ts';
 import { emitEvent } from '../../events/emit.ts';
@@ -72,7 +72,7 @@ export const tenantsRouter = router({
         if (!id) throw new AppError('INTERNAL');
         await recordAudit(
           tx,
-          { tenantId: id, userId: ctx.identity.userId, requestId: ctx.requestId },
+          { tenantId: id, userId: ctx.identity.userId, requestId: ctx.requestId, ip: ctx.ip, userAgent: ctx.userAgent },
           {
             action: 'tenant.created',
             targetType: 'tenant',
@@ -88,7 +88,12 @@ export const tenantsRouter = router({
     }),
 
   current: tenantProcedure
-    .meta({ summary: 'The active tenant', tags: ['tenants'], rest: { method: 'GET', path: '/tenants/current' } })
+    .meta({
+      scope: 'tenant:read',
+      summary: 'The active tenant',
+      tags: ['tenants'],
+      rest: { method: 'GET', path: '/tenants/current' },
+    })
     .input(z.object({}).optional())
     .output(tenantOutput.extend({ role: z.enum(['owner', 'admin', 'member']) }))
     .query(async ({ ctx }) => {
@@ -104,6 +109,7 @@ export const tenantsRouter = router({
 
   update: adminProcedure
     .meta({
+      scope: 'tenant:write',
       summary: 'Update the active tenant (plan changes need an owner)',
       tags: ['tenants'],
       rest: { method: 'PATCH', path: '/tenants/current' },
@@ -119,19 +125,23 @@ export const tenantsRouter = router({
     .mutation(async ({ ctx, input }) => {
       if (input.plan !== undefined && ctx.principal.role !== 'owner') throw new AppError('FORBIDDEN');
       return withTenant(ctx.principal, async (tx) => {
+        const live = and(eq(tenants.id, ctx.principal.tenantId), isNull(tenants.deletedAt));
+        const [previous] = await tx.select(tenantColumns).from(tenants).where(live).for('update');
         const [row] = await tx
           .update(tenants)
           .set({ ...input, updatedAt: new Date() })
-          .where(and(eq(tenants.id, ctx.principal.tenantId), isNull(tenants.deletedAt)))
+          .where(live)
           .returning(tenantColumns);
-        if (!row) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(ctx.principal, ctx.requestId), {
+        if (!row || !previous) throw new AppError('NOT_FOUND');
+        const fields = Object.keys(input) as (keyof typeof input & keyof typeof row)[];
+        await recordAudit(tx, actorOf(ctx.principal, ctx), {
           action: 'tenant.updated',
           targetType: 'tenant',
           targetId: row.id,
-          data: { fields: Object.keys(input) },
+          data: { fields },
+          ...changeSummary(previous, row, fields),
         });
-        await emitEvent(tx, actorOf(ctx.principal, ctx.requestId), 'tenant.updated', { id: row.id, fields: Object.keys(input) });
+        await emitEvent(tx, actorOf(ctx.principal, ctx), 'tenant.updated', { id: row.id, fields: Object.keys(input) });
         return toTenantOutput(row);
       });
     }),
@@ -159,7 +169,8 @@ export const tenantsRouter = router({
     .input(z.object({ confirmSlug: z.string() }))
     .output(z.object({ deleted: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      await withTenant(ctx.principal, async (tx) => {
+      const { principal, session } = memberOnly(ctx);
+      await withTenant(principal, async (tx) => {
         const [row] = await tx
           .update(tenants)
           .set({ deletedAt: new Date(), updatedAt: new Date() })
@@ -172,13 +183,13 @@ export const tenantsRouter = router({
           .update(invitations)
           .set({ status: 'cancelled', respondedAt: new Date(), updatedAt: new Date() })
           .where(and(eq(invitations.tenantId, ctx.principal.tenantId), eq(invitations.status, 'pending')));
-        await recordAudit(tx, actorOf(ctx.principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(ctx.principal, ctx), {
           action: 'tenant.deleted',
           targetType: 'tenant',
           targetId: row.id,
         });
       });
-      await ctx.services.sessions.setActiveTenant(ctx.session.sessionToken, null);
+      await ctx.services.sessions.setActiveTenant(session.sessionToken, null);
       return { deleted: true as const };
     }),
 });

@@ -4,7 +4,7 @@ import type { Services } from '../../api/context.ts';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { adminProcedure, router } from '../../api/procedures.ts';
-import { actorOf, recordAudit } from '../../audit/record.ts';
+import { actorOf, changeSummary, recordAudit } from '../../audit/record.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { jobs } from '../../jobs/schema.ts';
@@ -79,7 +79,12 @@ const tags = ['webhooks'];
 
 export const webhooksRouter = router({
   list: adminProcedure
-    .meta({ summary: 'Webhook endpoints of the active tenant', tags, rest: { method: 'GET', path: '/webhooks/endpoints' } })
+    .meta({
+      scope: 'webhooks:read',
+      summary: 'Webhook endpoints of the active tenant',
+      tags,
+      rest: { method: 'GET', path: '/webhooks/endpoints' },
+    })
     .input(listInput(['createdAt', 'url']))
     .output(pageOf(endpointOutput))
     .query(async ({ ctx, input }) => {
@@ -101,7 +106,12 @@ export const webhooksRouter = router({
     }),
 
   get: adminProcedure
-    .meta({ summary: 'One webhook endpoint', tags, rest: { method: 'GET', path: '/webhooks/endpoints/{id}' } })
+    .meta({
+      scope: 'webhooks:read',
+      summary: 'One webhook endpoint',
+      tags,
+      rest: { method: 'GET', path: '/webhooks/endpoints/{id}' },
+    })
     .input(idInput)
     .output(endpointOutput)
     .query(async ({ ctx, input }) =>
@@ -110,6 +120,7 @@ export const webhooksRouter = router({
 
   create: adminProcedure
     .meta({
+      scope: 'webhooks:write',
       summary: 'Add a webhook endpoint; its signing secret is returned once',
       tags,
       rest: { method: 'POST', path: '/webhooks/endpoints', status: 201 },
@@ -137,24 +148,29 @@ export const webhooksRouter = router({
             eventTypes: input.eventTypes,
             enabled: input.enabled,
             secretCiphertext: services.secrets.seal(secret),
-            createdBy: principal.userId,
+            createdBy: principal.kind === 'member' ? principal.userId : null,
           })
           .returning(endpointColumns);
         if (!created) throw new AppError('INTERNAL');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'webhook_endpoint.created',
           targetType: 'webhook_endpoint',
           targetId: created.id,
           data: { url, eventTypes: input.eventTypes },
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'webhook_endpoint.created', { id: created.id, url });
+        await emitEvent(tx, actorOf(principal, ctx), 'webhook_endpoint.created', { id: created.id, url });
         return created;
       });
       return { ...toEndpointOutput(row), secret };
     }),
 
   update: adminProcedure
-    .meta({ summary: 'Change a webhook endpoint', tags, rest: { method: 'PATCH', path: '/webhooks/endpoints/{id}' } })
+    .meta({
+      scope: 'webhooks:write',
+      summary: 'Change a webhook endpoint',
+      tags,
+      rest: { method: 'PATCH', path: '/webhooks/endpoints/{id}' },
+    })
     .input(
       idInput.extend({
         url: z.string().max(2048).optional(),
@@ -169,6 +185,7 @@ export const webhooksRouter = router({
       const { id, ...changes } = input;
       const url = changes.url === undefined ? undefined : validUrl(services, changes.url);
       const row = await withTenant(principal, async (tx) => {
+        const previous = await findEndpoint(tx, principal, id);
         const [updated] = await tx
           .update(webhookEndpoints)
           .set({
@@ -181,13 +198,14 @@ export const webhooksRouter = router({
           .where(and(eq(webhookEndpoints.tenantId, principal.tenantId), eq(webhookEndpoints.id, id)))
           .returning(endpointColumns);
         if (!updated) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'webhook_endpoint.updated',
           targetType: 'webhook_endpoint',
           targetId: id,
           data: { fields: Object.keys(changes) },
+          ...changeSummary(previous, updated, Object.keys(changes) as (keyof typeof changes)[]),
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'webhook_endpoint.updated', { id, fields: Object.keys(changes) });
+        await emitEvent(tx, actorOf(principal, ctx), 'webhook_endpoint.updated', { id, fields: Object.keys(changes) });
         return updated;
       });
       return toEndpointOutput(row);
@@ -195,6 +213,7 @@ export const webhooksRouter = router({
 
   delete: adminProcedure
     .meta({
+      scope: 'webhooks:write',
       summary: 'Remove a webhook endpoint and its delivery log',
       tags,
       rest: { method: 'DELETE', path: '/webhooks/endpoints/{id}' },
@@ -209,18 +228,19 @@ export const webhooksRouter = router({
           .where(and(eq(webhookEndpoints.tenantId, principal.tenantId), eq(webhookEndpoints.id, input.id)))
           .returning({ id: webhookEndpoints.id });
         if (!deleted) throw new AppError('NOT_FOUND');
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'webhook_endpoint.deleted',
           targetType: 'webhook_endpoint',
           targetId: input.id,
         });
-        await emitEvent(tx, actorOf(principal, ctx.requestId), 'webhook_endpoint.deleted', { id: input.id });
+        await emitEvent(tx, actorOf(principal, ctx), 'webhook_endpoint.deleted', { id: input.id });
       });
       return { deleted: true as const };
     }),
 
   rotateSecret: adminProcedure
     .meta({
+      scope: 'webhooks:write',
       summary: 'Issue a new signing secret (returned once); the old one keeps signing for the overlap window',
       tags,
       rest: { method: 'POST', path: '/webhooks/endpoints/{id}/rotate-secret' },
@@ -247,7 +267,7 @@ export const webhooksRouter = router({
             updatedAt: new Date(),
           })
           .where(and(eq(webhookEndpoints.tenantId, principal.tenantId), eq(webhookEndpoints.id, input.id)));
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'webhook_endpoint.secret_rotated',
           targetType: 'webhook_endpoint',
           targetId: input.id,
@@ -258,6 +278,7 @@ export const webhooksRouter = router({
 
   sendTest: adminProcedure
     .meta({
+      scope: 'webhooks:write',
       summary: 'Send a webhook.test event to one endpoint',
       tags,
       rest: { method: 'POST', path: '/webhooks/endpoints/{id}/test', status: 202 },
@@ -268,7 +289,7 @@ export const webhooksRouter = router({
       const { principal } = ctx;
       const eventId = await withTenant(principal, async (tx) => {
         await findEndpoint(tx, principal, input.id);
-        return emitEvent(tx, actorOf(principal, ctx.requestId), TEST_EVENT_TYPE, {
+        return emitEvent(tx, actorOf(principal, ctx), TEST_EVENT_TYPE, {
           endpointId: input.id,
           message: 'This is a test event from Palisade.',
         });
@@ -278,6 +299,7 @@ export const webhooksRouter = router({
 
   deliveries: adminProcedure
     .meta({
+      scope: 'webhooks:read',
       summary: "An endpoint's deliveries, newest first",
       tags,
       rest: { method: 'GET', path: '/webhooks/endpoints/{id}/deliveries' },
@@ -341,7 +363,12 @@ export const webhooksRouter = router({
     }),
 
   attempts: adminProcedure
-    .meta({ summary: 'Every attempt at one delivery', tags, rest: { method: 'GET', path: '/webhooks/deliveries/{id}/attempts' } })
+    .meta({
+      scope: 'webhooks:read',
+      summary: 'Every attempt at one delivery',
+      tags,
+      rest: { method: 'GET', path: '/webhooks/deliveries/{id}/attempts' },
+    })
     .input(idInput)
     .output(
       z.array(
@@ -381,6 +408,7 @@ export const webhooksRouter = router({
 
   replay: adminProcedure
     .meta({
+      scope: 'webhooks:write',
       summary: 'Send a delivery again, with the same webhook-id and body',
       tags,
       rest: { method: 'POST', path: '/webhooks/deliveries/{id}/replay', status: 202 },
@@ -397,7 +425,7 @@ export const webhooksRouter = router({
           .returning({ id: webhookDeliveries.id });
         if (!delivery) throw new AppError('NOT_FOUND');
         await tx.insert(jobs).values({ tenantId: principal.tenantId, kind: DELIVER_WEBHOOK_JOB, refId: delivery.id });
-        await recordAudit(tx, actorOf(principal, ctx.requestId), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'webhook_delivery.replayed',
           targetType: 'webhook_delivery',
           targetId: input.id,
