@@ -8,7 +8,7 @@ import type { RequestContext } from './context.ts';
 import { AppError, type FieldIssue, toAppError } from './errors.ts';
 
 /** Resource groups that API key scopes name: `webhooks:read`, `webhooks:write`, ... */
-export const SCOPE_GROUPS = ['tenant', 'members', 'invitations', 'webhooks', 'audit'] as const;
+export const SCOPE_GROUPS = ['tenant', 'members', 'invitations', 'webhooks', 'audit', 'crm'] as const;
 export type Scope = `${(typeof SCOPE_GROUPS)[number]}:${'read' | 'write'}`;
 export const SCOPES = SCOPE_GROUPS.flatMap((g) => [`${g}:read`, `${g}:write`]) as Scope[];
 
@@ -102,22 +102,34 @@ const uuidSchema = z.guid();
  *   transaction opens, so a revoked key is refused on the next request.
  * `ctx.member` is the member principal, or null for API keys.
  */
-export const tenantProcedure = t.procedure.use(async ({ ctx, meta, next }) => {
+export const tenantProcedure = t.procedure.use(async ({ ctx, meta, next }) =>
+  next({ ctx: await actingInTenant(ctx, meta?.scope) }),
+);
+
+/**
+ * The tenant principal of a request, by the rules of tenantProcedure above.
+ * Exported for transports that stream (CSV import and export), which cannot
+ * be procedures but must resolve the caller exactly as procedures do.
+ */
+export async function actingInTenant(
+  ctx: RequestContext,
+  scope: Scope | undefined,
+): Promise<{ principal: TenantPrincipal; member: { principal: MemberPrincipal; session: AuthSession } | null }> {
   refuseInvalidCredentials(ctx);
   const key = ctx.apiKey;
   if (key) {
     if (ctx.requestedTenantId !== null && ctx.requestedTenantId !== key.tenantId) throw new AppError('TENANT_ACCESS_DENIED');
-    if (!meta?.scope) throw new AppError('API_KEY_NOT_ALLOWED');
-    if (!scopesAllow(key.scopes, meta.scope)) throw new AppError('INSUFFICIENT_SCOPE');
-    return next({ ctx: { principal: key as TenantPrincipal, member: null } });
+    if (!scope) throw new AppError('API_KEY_NOT_ALLOWED');
+    if (!scopesAllow(key.scopes, scope)) throw new AppError('INSUFFICIENT_SCOPE');
+    return { principal: key, member: null };
   }
   if (!ctx.session) throw new AppError('UNAUTHENTICATED');
   const tenantId = ctx.requestedTenantId ?? ctx.session.activeTenantId;
   if (!tenantId) throw new AppError('NO_ACTIVE_TENANT');
   if (!uuidSchema.safeParse(tenantId).success) throw new AppError('TENANT_ACCESS_DENIED');
   const member = await ctx.services.sessions.enterTenant(ctx.session.identity, tenantId);
-  return next({ ctx: { principal: member as TenantPrincipal, member: { principal: member, session: ctx.session } } });
-});
+  return { principal: member, member: { principal: member, session: ctx.session } };
+}
 
 /**
  * A tenant procedure that only a signed-in member may call (leaving a tenant,
