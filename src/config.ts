@@ -100,6 +100,23 @@ export const configSchema = z.object({
     .transform((v) => v !== 'false' && v !== '0'),
   /** How often the job runner looks for due work when no notification arrives. */
   JOBS_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Rate limits on every route but health and metrics (docs/rate-limits.md). */
+  RATE_LIMIT_ENABLED: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v !== 'false' && v !== '0'),
+  /** Scales every rate limit: 2 doubles them, 0.5 halves them. */
+  RATE_LIMIT_MULTIPLIER: z.coerce.number().positive().max(1_000_000).default(1),
+  /** Comma-separated browser origins that may open realtime sockets; defaults to the origin of PUBLIC_URL. */
+  REALTIME_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -6,7 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { createRequestContext, type RequestContext, type Services } from './api/context.ts';
+import { type Caller, createRequestContext, type RequestContext, resolveCaller, type Services } from './api/context.ts';
 import { AppError, errorBody } from './api/errors.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appErrorOf } from './api/procedures.ts';
@@ -15,17 +15,26 @@ import { appRouter } from './api/router.ts';
 import { type Auth, CLIENT_IP_HEADER, configuredProviders, createAuth } from './auth/auth.ts';
 import { createSessionService } from './auth/principal.ts';
 import { type Config, publicUrl } from './config.ts';
-import { SecretBox } from './crypto/secret-box.ts';
+import { deriveKey, SecretBox } from './crypto/secret-box.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
+import { memberPlan } from './db/tenant.ts';
 import { dispatchEventHandler } from './events/dispatch.ts';
 import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
 import { registerJsonParser } from './http/json-body.ts';
+import { registerRateLimit } from './http/rate-limit.ts';
+import { webHeaders } from './http/web-headers.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createDeliveries, DELIVER_WEBHOOK_JOB, deliverWebhookHandler } from './modules/webhooks/delivery.ts';
+import { createRateLimitStore, type RateLimitStore, scalePolicies } from './ratelimit/index.ts';
+import { realtimeAuthenticator } from './realtime/authenticate.ts';
+import { createLocalBroker, createRedisBroker, type RealtimeBroker, toRealtimeEvent } from './realtime/broker.ts';
+import { RealtimeHub } from './realtime/hub.ts';
+import { registerRealtimeRoute } from './realtime/route.ts';
+import { issueRealtimeToken } from './realtime/token.ts';
 
 export const VERSION = '0.1.0';
 
@@ -33,6 +42,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export interface PalisadeServer {
   app: FastifyInstance;
+  /** This process's realtime sockets. */
+  realtime: RealtimeHub;
+  rateLimits: RateLimitStore & { readonly degraded: boolean };
   /** Background work: event dispatch and webhook delivery. */
   jobs: JobRunner;
   auth: Auth;
@@ -53,16 +65,6 @@ function authSecret(config: Config): string {
   const file = join(config.DATA_DIR, 'auth-secret');
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
-}
-
-function webHeaders(req: FastifyRequest): Headers {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(key, v);
-    else headers.set(key, String(value));
-  }
-  return headers;
 }
 
 /** Fastify's own errors (body limits, bad JSON, media types) mapped onto the catalogue. */
@@ -102,14 +104,31 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger });
   const secret = authSecret(config);
   const auth = createAuth({ config, database, mailer, secret, logger });
+  const sessions = createSessionService(auth, database);
+  // Derived rather than the auth secret itself: a realtime token's MAC must not be usable anywhere else.
+  const realtimeTokenSecret = deriveKey(secret, 'realtime-tokens').toString('base64url');
   const services: Services = {
     config,
     logger,
     mailer,
-    sessions: createSessionService(auth, database),
+    sessions,
     secrets: new SecretBox(secret, 'webhook-secrets'),
     outbound: { requireHttps: config.NODE_ENV === 'production', allowedHosts: config.WEBHOOK_ALLOWED_HOSTS },
+    realtimeTokens: {
+      issue(claims) {
+        const ttlSeconds = 60;
+        const now = Date.now();
+        const expiresAt = new Date((Math.floor(now / 1000) + ttlSeconds) * 1000).toISOString();
+        return { token: issueRealtimeToken(realtimeTokenSecret, claims, ttlSeconds, now), expiresAt };
+      },
+    },
   };
+  // Several processes share counts and events through Redis; one process keeps them in memory.
+  const rateLimits = await createRateLimitStore({ redisUrl: config.REDIS_URL, logger });
+  const broker: RealtimeBroker = config.REDIS_URL
+    ? createRedisBroker({ url: config.REDIS_URL, logger })
+    : createLocalBroker({ logger });
+  const realtime = new RealtimeHub({ broker, logger, revalidate: (subscriber) => sessions.stillAllowed(subscriber) });
   const jobRunner = new JobRunner({
     database,
     logger,
@@ -117,7 +136,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     handlers: {
       [DISPATCH_EVENT_JOB]: dispatchEventHandler({
         subscribers: [createDeliveries],
+        publishers: [(event) => broker.publish(toRealtimeEvent(event))],
         retentionDays: config.EVENT_RETENTION_DAYS,
+        logger,
       }),
       [DELIVER_WEBHOOK_JOB]: deliverWebhookHandler({ config, secrets: services.secrets, policy: services.outbound, logger }),
     },
@@ -127,8 +148,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    // A number trusts exactly that many proxy hops (Fastify accepts it; its types do not say so).
-    trustProxy: (config.TRUST_PROXY_HOPS > 0 ? config.TRUST_PROXY_HOPS : false) as boolean,
+    // Exactly TRUST_PROXY_HOPS proxies, counted from this server outwards, are trusted to append to
+    // X-Forwarded-For; the client address is the entry just beyond them. (Fastify's own numeric setting
+    // trusts nothing since 5.12, so the count is spelled out as a function.) Set it only when every
+    // request arrives through those proxies: a client that can reach the server directly could otherwise
+    // choose its own address.
+    trustProxy: config.TRUST_PROXY_HOPS > 0 ? (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS : false,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -149,8 +174,27 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(new AppError('NOT_FOUND'), req.id)));
 
-  const contextOf = (req: FastifyRequest): Promise<RequestContext> =>
-    createRequestContext({ requestId: req.id, ip: req.ip, headers: webHeaders(req), services });
+  // The caller is resolved once per request: the rate limiter needs it first, procedures reuse it.
+  const callers = new WeakMap<FastifyRequest, Promise<Caller>>();
+  const callerOf = (req: FastifyRequest): Promise<Caller> => {
+    let caller = callers.get(req);
+    if (!caller) {
+      caller = resolveCaller(webHeaders(req), sessions);
+      callers.set(req, caller);
+    }
+    return caller;
+  };
+  const contextOf = async (req: FastifyRequest): Promise<RequestContext> =>
+    createRequestContext({ requestId: req.id, ip: req.ip, headers: webHeaders(req), services, caller: await callerOf(req) });
+
+  if (config.RATE_LIMIT_ENABLED) {
+    registerRateLimit(app, {
+      store: rateLimits,
+      policies: scalePolicies(config.RATE_LIMIT_MULTIPLIER),
+      callerOf,
+      planOf: (tenantId, userId) => memberPlan(database, tenantId, userId),
+    });
+  }
 
   // Better Auth speaks Fetch; hand it the request and copy its response back.
   app.route({
@@ -191,10 +235,20 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   await app.register(fastifySwagger, { mode: 'static', specification: { document: openApi as never } });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
+  await registerRealtimeRoute(app, {
+    hub: realtime,
+    authenticate: realtimeAuthenticator({ sessions, tokenSecret: realtimeTokenSecret, callerOf }),
+    allowedOrigins:
+      config.REALTIME_ALLOWED_ORIGINS.length > 0 ? config.REALTIME_ALLOWED_ORIGINS : [new URL(publicUrl(config)).origin],
+    logger,
+  });
+
   registerHealthRoutes(app, { database, version: VERSION, isShuttingDown: () => shuttingDown });
 
   return {
     app,
+    realtime,
+    rateLimits,
     jobs: jobRunner,
     auth,
     database,
@@ -210,6 +264,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       shuttingDown = true;
       await app.close();
       await jobRunner.stop();
+      await broker.close();
+      await rateLimits.close();
       mailer.close();
       if (!options.database) await database.close();
     },

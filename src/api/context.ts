@@ -17,6 +17,10 @@ export interface Services {
   secrets: SecretBox;
   /** Where outbound webhooks may go. */
   outbound: OutboundPolicy;
+  /** Issues the short-lived tokens browsers open realtime connections with. */
+  realtimeTokens: {
+    issue(claims: { tenantId: string; userId: string | null; apiKeyId: string | null }): { token: string; expiresAt: string };
+  };
 }
 
 /** Who is calling: a session, an API key, an API key that did not verify, or nobody. */

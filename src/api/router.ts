@@ -4,6 +4,7 @@ import { invitationsRouter } from '../modules/invitations/procedures.ts';
 import { meRouter } from '../modules/me/procedures.ts';
 import { membersRouter } from '../modules/members/procedures.ts';
 import { platformRouter } from '../modules/platform/procedures.ts';
+import { realtimeRouter } from '../modules/realtime/procedures.ts';
 import { tenantsRouter } from '../modules/tenants/procedures.ts';
 import { webhooksRouter } from '../modules/webhooks/procedures.ts';
 import { createCallerFactory, router } from './procedures.ts';
@@ -18,6 +19,7 @@ export const appRouter = router({
   audit: auditRouter,
   webhooks: webhooksRouter,
   platform: platformRouter,
+  realtime: realtimeRouter,
 });
 
 export type AppRouter = typeof appRouter;

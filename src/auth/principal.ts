@@ -2,6 +2,7 @@ import { AppError } from '../api/errors.ts';
 import type { Database } from '../db/client.ts';
 import {
   type ApiKeyPrincipal,
+  apiKeyIsLive,
   bindToDatabase,
   type MemberPrincipal,
   memberRole,
@@ -29,6 +30,8 @@ export interface SessionService {
   enterTenant(identity: UserIdentity, tenantId: string): Promise<MemberPrincipal>;
   /** The tenant principal of a presented API key, or null if it is malformed, unknown, revoked or expired. */
   fromApiKey(secret: string): Promise<ApiKeyPrincipal | null>;
+  /** Whether a member is still a member of the tenant, or a key still live: for long-lived connections. */
+  stillAllowed(who: { tenantId: string; userId: string | null; apiKeyId: string | null }): Promise<boolean>;
   /** The caller's identity bound to the database, for user- and platform-level transactions. */
   bindIdentity(identity: UserIdentity): UserIdentity;
   /** Remembers the session's active tenant. */
@@ -66,6 +69,11 @@ export function createSessionService(auth: Auth, database: Database): SessionSer
       if (!isWellFormedApiKey(secret)) return null;
       const key = await resolveApiKey(database, hashApiKey(secret));
       return key && bindToDatabase(database, { kind: 'apiKey' as const, ...key });
+    },
+
+    async stillAllowed({ tenantId, userId, apiKeyId }) {
+      if (apiKeyId) return apiKeyIsLive(database, tenantId, apiKeyId);
+      return userId !== null && (await memberRole(database, tenantId, userId)) !== null;
     },
 
     bindIdentity: (identity) => bindToDatabase(database, identity),

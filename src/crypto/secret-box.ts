@@ -6,11 +6,16 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
  * checking (API keys, invitation tokens) are hashed instead, never stored here.
  * Format: `v1.` + base64url(iv | tag | ciphertext).
  */
+/** A key for one purpose derived from AUTH_SECRET (HKDF-SHA256), so one purpose's key is useless for another. */
+export function deriveKey(masterSecret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterSecret, 'palisade', purpose, 32));
+}
+
 export class SecretBox {
   private readonly key: Buffer;
 
   constructor(masterSecret: string, purpose: string) {
-    this.key = Buffer.from(hkdfSync('sha256', masterSecret, 'palisade', purpose, 32));
+    this.key = deriveKey(masterSecret, purpose);
   }
 
   seal(plaintext: string): string {

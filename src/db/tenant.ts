@@ -134,6 +134,31 @@ export async function resolveApiKey(database: Database, secretHash: string): Pro
   return row?.key ?? null;
 }
 
+// set_config runs first (target list order); the tenants policy then shows the row only to a member.
+const MEMBER_PLAN =
+  "select pg_catalog.set_config('role', 'palisade_app', true), pg_catalog.set_config('app.user_id', $2::uuid::text, true)," +
+  ' (select t.plan from app.tenants t where t.id = $1 and t.deleted_at is null' +
+  ' and exists (select 1 from app.memberships m where m.tenant_id = t.id and m.user_id = $2)) as plan';
+
+/** The plan of a tenant the user is a member of, or null: for choosing a rate limit, one statement. */
+export async function memberPlan(database: Database, tenantId: string, userId: string): Promise<string | null> {
+  const [row] = await database.statement<{ plan: string | null }>({ text: MEMBER_PLAN, params: [tenantId, userId] });
+  return row?.plan ?? null;
+}
+
+const API_KEY_LIVE = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_api_key($1, $2) as role";
+
+/** Whether the key is still live (not revoked or expired, tenant not deleted): one statement. */
+export async function apiKeyIsLive(database: Database, tenantId: string, apiKeyId: string): Promise<boolean> {
+  try {
+    await database.statement({ text: API_KEY_LIVE, params: [tenantId, apiKeyId] });
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'PT401') return false;
+    throw error;
+  }
+}
+
 /** Rows of a raw SQL statement, whichever driver runs it (PGlite returns `{ rows }`, postgres.js an array). */
 export async function queryRows<R>(tx: Tx, query: SQL): Promise<R[]> {
   const result = (await tx.execute(query)) as unknown as { rows?: R[] } | R[];

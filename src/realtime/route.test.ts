@@ -1,10 +1,9 @@
 import { connect } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { RealtimeClient, refusal } from '../../test/support/realtime-client.ts';
 import { createLocalBroker, type RealtimeBroker } from './broker.ts';
 import { RealtimeHub, type Subscriber } from './hub.ts';
-import { type ServerMessage, serverMessageSchema } from './protocol.ts';
 import { type RealtimeRouteOptions, registerRealtimeRoute } from './route.ts';
 import { makeEvent, silentLogger, within } from './test-support.ts';
 import { issueRealtimeToken, verifyRealtimeToken } from './token.ts';
@@ -52,83 +51,6 @@ async function startServer(overrides: Partial<RealtimeRouteOptions> = {}): Promi
   return { app, broker, hub, url: `ws://127.0.0.1:${port}/api/v1/realtime`, authenticated };
 }
 
-/** A real client socket that records frames and lets a test wait for one. */
-class Client {
-  readonly frames: ServerMessage[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  readonly #waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const frame = serverMessageSchema.parse(JSON.parse(String(data)));
-      this.frames.push(frame);
-      for (const waiter of this.#waiters.filter((w) => w.match(frame))) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        waiter.resolve(frame);
-      }
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-    ws.on('error', () => {}); // surfaces as 'close' too
-  }
-
-  /** Connects and waits for the ready frame. */
-  static async connect(url: string, options: { headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<Client> {
-    const client = new Client(new WebSocket(url, options));
-    await client.next((m) => m.type === 'ready');
-    return client;
-  }
-
-  next(match: (m: ServerMessage) => boolean, ms = 5_000): Promise<ServerMessage> {
-    const seen = this.frames.find(match);
-    if (seen) return Promise.resolve(seen);
-    return within(new Promise((resolve) => this.#waiters.push({ match, resolve })), ms, 'a frame');
-  }
-
-  nextEvent(id: string): Promise<ServerMessage> {
-    return this.next((m) => m.type === 'event' && m.event.id === id);
-  }
-
-  send(message: unknown): void {
-    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
-  }
-
-  get eventTypes(): string[] {
-    return this.frames.flatMap((f) => (f.type === 'event' ? [f.event.type] : []));
-  }
-
-  async close(): Promise<void> {
-    this.ws.close();
-    await within(this.closed, 5_000, 'close');
-  }
-}
-
-/** A handshake the server is expected to refuse: its HTTP status and JSON body. */
-function refusal(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  return within(
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
-      ws.on('unexpected-response', (req, res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) });
-          req.destroy();
-        });
-      });
-      ws.on('open', () => {
-        ws.close();
-        reject(new Error('the handshake was accepted'));
-      });
-      ws.on('error', reject);
-    }),
-    5_000,
-    'the refusal',
-  );
-}
-
 const acmeUser = { 'x-test-subscriber': 'acme/u1' };
 
 describe('realtime route', () => {
@@ -158,14 +80,14 @@ describe('realtime route', () => {
   });
 
   it('accepts an allowed Origin and sends the ready frame', async () => {
-    const client = await Client.connect(s.url, { headers: { ...acmeUser, origin: APP_ORIGIN } });
+    const client = await RealtimeClient.connect(s.url, { headers: { ...acmeUser, origin: APP_ORIGIN } });
     expect(client.frames[0]).toEqual({ type: 'ready', tenantId: 'acme', subscribed: ['*'] });
     await client.close();
   });
 
   it('accepts a realtime token in the query, and refuses an expired one', async () => {
     const claims = { tenantId: 'globex', userId: 'u9', apiKeyId: null };
-    const client = await Client.connect(`${s.url}?token=${issueRealtimeToken(SECRET, claims)}`);
+    const client = await RealtimeClient.connect(`${s.url}?token=${issueRealtimeToken(SECRET, claims)}`);
     expect(client.frames[0]).toEqual({ type: 'ready', tenantId: 'globex', subscribed: ['*'] });
     await client.close();
     const expired = issueRealtimeToken(SECRET, claims, 60, Date.now() - 120_000);
@@ -173,7 +95,7 @@ describe('realtime route', () => {
   });
 
   it('takes the initial filter from ?types= and refuses an invalid one', async () => {
-    const client = await Client.connect(`${s.url}?types=contact.*,member.created`, { headers: acmeUser });
+    const client = await RealtimeClient.connect(`${s.url}?types=contact.*,member.created`, { headers: acmeUser });
     expect(client.frames[0]).toEqual({ type: 'ready', tenantId: 'acme', subscribed: ['contact.*', 'member.created'] });
     await client.close();
     const { status, body } = await refusal(`${s.url}?types=contact.*,Nope!`, acmeUser);
@@ -182,8 +104,8 @@ describe('realtime route', () => {
   });
 
   it("delivers events to the tenant's sockets only", async () => {
-    const acme = await Client.connect(s.url, { headers: acmeUser });
-    const globex = await Client.connect(s.url, { headers: { 'x-test-subscriber': 'globex/u2' } });
+    const acme = await RealtimeClient.connect(s.url, { headers: acmeUser });
+    const globex = await RealtimeClient.connect(s.url, { headers: { 'x-test-subscriber': 'globex/u2' } });
     const event = makeEvent('acme', 'contact.created', { id: 'c1' });
     await s.broker.publish(event);
     // Globex's own later event is the sentinel: a socket receives frames in the order they were sent.
@@ -199,7 +121,7 @@ describe('realtime route', () => {
   });
 
   it('replaces the filter on subscribe', async () => {
-    const client = await Client.connect(s.url, { headers: acmeUser });
+    const client = await RealtimeClient.connect(s.url, { headers: acmeUser });
     client.send({ type: 'subscribe', types: ['contact.*'] });
     expect(await client.next((m) => m.type === 'subscribed')).toEqual({ type: 'subscribed', types: ['contact.*'] });
     const member = makeEvent('acme', 'member.created');
@@ -212,7 +134,7 @@ describe('realtime route', () => {
   });
 
   it('answers ping with pong and a malformed message with an error frame', async () => {
-    const client = await Client.connect(s.url, { headers: acmeUser });
+    const client = await RealtimeClient.connect(s.url, { headers: acmeUser });
     client.send({ type: 'ping' });
     expect(await client.next((m) => m.type === 'pong')).toEqual({ type: 'pong' });
     client.send('{not json');
@@ -227,20 +149,20 @@ describe('realtime route', () => {
   });
 
   it('closes with 1008 after too many bad messages', async () => {
-    const client = await Client.connect(s.url, { headers: acmeUser });
+    const client = await RealtimeClient.connect(s.url, { headers: acmeUser });
     for (let i = 0; i <= 20; i++) client.send('nope');
     expect(await within(client.closed, 5_000, 'close')).toEqual({ code: 1008, reason: 'too many bad messages' });
     expect(client.frames.filter((f) => f.type === 'error')).toHaveLength(20);
   });
 
   it('closes with 1009 on a frame over the size limit', async () => {
-    const client = await Client.connect(s.url, { headers: acmeUser });
+    const client = await RealtimeClient.connect(s.url, { headers: acmeUser });
     client.send({ type: 'subscribe', types: ['a'.repeat(5_000)] });
     expect((await within(client.closed, 5_000, 'close')).code).toBe(1009);
   });
 
   it('closes the socket of a removed member with 4403', async () => {
-    const removed = await Client.connect(s.url, { headers: { 'x-test-subscriber': 'acme/u7' } });
+    const removed = await RealtimeClient.connect(s.url, { headers: { 'x-test-subscriber': 'acme/u7' } });
     await s.broker.publish(makeEvent('acme', 'member.deleted', { userId: 'u7' }));
     expect(await within(removed.closed, 5_000, 'close')).toEqual({ code: 4403, reason: 'membership removed' });
   });
@@ -274,7 +196,7 @@ describe('realtime route lifecycle', () => {
   it('terminates a socket that stops answering pings', async () => {
     const s = await startServer({ heartbeatMs: 20 });
     try {
-      const dead = await Client.connect(s.url, { headers: acmeUser, autoPong: false });
+      const dead = await RealtimeClient.connect(s.url, { headers: acmeUser, autoPong: false });
       expect((await within(dead.closed, 5_000, 'close')).code).toBe(1006);
       await expect.poll(() => s.hub.size, { timeout: 5_000 }).toBe(0);
     } finally {
@@ -284,7 +206,7 @@ describe('realtime route lifecycle', () => {
 
   it('closes sockets with 1001 when the server shuts down', async () => {
     const s = await startServer();
-    const client = await Client.connect(s.url, { headers: acmeUser });
+    const client = await RealtimeClient.connect(s.url, { headers: acmeUser });
     expect(s.hub.size).toBe(1);
     await s.app.close();
     expect(await within(client.closed, 5_000, 'close')).toEqual({ code: 1001, reason: 'server shutting down' });

@@ -86,6 +86,11 @@ export class ApiClient {
     if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
+  /** The Cookie header this client sends (for WebSocket handshakes). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   clearSession(): void {
     this.cookies.clear();
   }

@@ -63,6 +63,9 @@ export async function startTestServer(
     SEED_DEMO: 'false',
     SMTP_URL: smtpUrl,
     AUTH_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+    // Every suite signs up many users from 127.0.0.1: limits and headers stay on, a thousand times wider.
+    // test/api/rate-limit.test.ts runs with the real numbers.
+    RATE_LIMIT_MULTIPLIER: '1000',
     ...(fresh ? { DATABASE_URL: fresh.url, APP_DATABASE_URL: fresh.appUrl, DATABASE_POOL_SIZE: '4' } : {}),
     ...env,
   });

@@ -1,0 +1,49 @@
+import type { FastifyRequest } from 'fastify';
+import type { Caller } from '../api/context.ts';
+import { AppError } from '../api/errors.ts';
+import { scopesAllow } from '../api/procedures.ts';
+import type { SessionService } from '../auth/principal.ts';
+import type { Subscriber } from './hub.ts';
+import { verifyRealtimeToken } from './token.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Who may open a realtime socket, decided once at the handshake:
+ * - `?token=rt_...` from `POST /api/v1/realtime/token` (browsers), re-checked
+ *   against the database because a token outlives nothing but may be replayed
+ *   within its minute;
+ * - an API key with `events:read` (headers, as for every other route);
+ * - a session cookie or bearer token, in `X-Tenant-Id` / `?tenantId=` or the
+ *   session's active tenant, if the user is a member there.
+ * Null means 401; an AppError (403) refuses with its own status.
+ */
+export function realtimeAuthenticator(options: {
+  sessions: SessionService;
+  tokenSecret: string;
+  /** The request's caller, resolved once per request by the HTTP layer. */
+  callerOf: (req: FastifyRequest) => Promise<Caller>;
+}): (req: FastifyRequest) => Promise<Subscriber | null> {
+  const { sessions, tokenSecret, callerOf } = options;
+  return async (req) => {
+    const query = (req.query ?? {}) as { token?: unknown; tenantId?: unknown };
+    if (typeof query.token === 'string') {
+      const claims = verifyRealtimeToken(tokenSecret, query.token);
+      if (!claims || !(await sessions.stillAllowed(claims))) return null;
+      return claims;
+    }
+    const caller = await callerOf(req);
+    if (caller.kind === 'apiKey') {
+      if (!scopesAllow(caller.principal.scopes, 'events:read')) throw new AppError('INSUFFICIENT_SCOPE');
+      return { tenantId: caller.principal.tenantId, userId: null, apiKeyId: caller.principal.apiKeyId };
+    }
+    if (caller.kind !== 'session') return null;
+    const header = req.headers['x-tenant-id'];
+    const requested = typeof header === 'string' ? header : typeof query.tenantId === 'string' ? query.tenantId : null;
+    const tenantId = requested ?? caller.session.activeTenantId;
+    if (!tenantId) throw new AppError('NO_ACTIVE_TENANT');
+    if (!UUID.test(tenantId)) throw new AppError('TENANT_ACCESS_DENIED');
+    const member = await sessions.enterTenant(caller.session.identity, tenantId);
+    return { tenantId: member.tenantId, userId: member.userId, apiKeyId: null };
+  };
+}
