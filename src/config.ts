@@ -117,6 +117,8 @@ export const configSchema = z.object({
         .map((o) => o.trim())
         .filter(Boolean),
     ),
+  /** How long a claimed job is held; a process that dies holding one lets it run again after this. Longer than WEBHOOK_TIMEOUT_MS. */
+  JOBS_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -148,6 +150,10 @@ function crossFieldProblems(env: Env): string[] {
     if (set(id) !== set(secret)) problems.push(`${set(id) ? secret : id}: must be set together with ${set(id) ? id : secret}`);
   }
   if (set('OIDC_CLIENT_ID') && !set('OIDC_ISSUER')) problems.push('OIDC_ISSUER: is required when OIDC_CLIENT_ID is set');
+  // A lease shorter than a delivery attempt would let a second process send the same delivery while the first still waits.
+  const leaseMs = Number(env.JOBS_LEASE_MS?.trim() || 60_000);
+  const timeoutMs = Number(env.WEBHOOK_TIMEOUT_MS?.trim() || 15_000);
+  if (leaseMs <= timeoutMs) problems.push('JOBS_LEASE_MS: must be longer than WEBHOOK_TIMEOUT_MS');
   return problems;
 }
 

@@ -133,6 +133,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     database,
     logger,
     pollMs: config.JOBS_POLL_MS,
+    leaseMs: config.JOBS_LEASE_MS,
     handlers: {
       [DISPATCH_EVENT_JOB]: dispatchEventHandler({
         subscribers: [createDeliveries],
