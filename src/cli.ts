@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, maskedConfig } from './config.ts';
 import { grantPlatformAdmin } from './db/bootstrap.ts';
+import { citusDdl } from './db/citus.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { seedDemo } from './seed.ts';
@@ -14,6 +15,8 @@ Commands:
   config    print the effective configuration, secrets masked
   platform-admin <email>
             make an existing user an owner of the platform tenant
+  citus-ddl print the SQL that shards the schema on Citus (no database needed;
+            see docs/operations.md, "Sharding on Citus")
 `;
 
 function printSeeded(seeded: Awaited<ReturnType<typeof seedDemo>>): void {
@@ -78,6 +81,9 @@ async function main(command: string | undefined): Promise<void> {
     }
     case 'config':
       console.log(JSON.stringify(maskedConfig(config), null, 2));
+      return;
+    case 'citus-ddl':
+      process.stdout.write(citusDdl());
       return;
     default:
       console.log(USAGE);

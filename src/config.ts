@@ -119,6 +119,13 @@ export const configSchema = z.object({
     ),
   /** How long a claimed job is held; a process that dies holding one lets it run again after this. Longer than WEBHOOK_TIMEOUT_MS. */
   JOBS_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** Serves /metrics on the main port to requests bearing this token (at least 16 characters). */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** Serves /metrics without a token on a separate listener, e.g. a port only the monitoring network reaches. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Tenant transactions slower than this are logged and kept for the slow-query API. */
+  SLOW_QUERY_MS: z.coerce.number().int().min(1).default(500),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -177,6 +184,7 @@ export const SECRET_KEYS = [
   'GOOGLE_CLIENT_SECRET',
   'MICROSOFT_CLIENT_SECRET',
   'OIDC_CLIENT_SECRET',
+  'METRICS_TOKEN',
 ] as const satisfies ReadonlyArray<keyof Config>;
 
 export function maskedConfig(config: Config): Record<string, unknown> {

@@ -1,10 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { sql } from 'drizzle-orm';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { DestinationStream } from 'pino';
 import { type Caller, createRequestContext, type RequestContext, resolveCaller, type Services } from './api/context.ts';
 import { AppError, errorBody } from './api/errors.ts';
@@ -18,7 +26,7 @@ import { type Config, publicUrl } from './config.ts';
 import { deriveKey, SecretBox } from './crypto/secret-box.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
-import { memberPlan } from './db/tenant.ts';
+import { memberPlan, queryRows, withWorker } from './db/tenant.ts';
 import { dispatchEventHandler } from './events/dispatch.ts';
 import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
@@ -29,6 +37,10 @@ import { JobRunner } from './jobs/runner.ts';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createDeliveries, DELIVER_WEBHOOK_JOB, deliverWebhookHandler } from './modules/webhooks/delivery.ts';
+import { registerObservability, startMetricsListener } from './observability/http.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { SlowQueryLog } from './observability/slow-queries.ts';
+import { TenantStats } from './observability/tenant-stats.ts';
 import { createRateLimitStore, type RateLimitStore, scalePolicies } from './ratelimit/index.ts';
 import { realtimeAuthenticator } from './realtime/authenticate.ts';
 import { createLocalBroker, createRedisBroker, type RealtimeBroker, toRealtimeEvent } from './realtime/broker.ts';
@@ -42,6 +54,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export interface PalisadeServer {
   app: FastifyInstance;
+  metrics: Metrics;
   /** This process's realtime sockets. */
   realtime: RealtimeHub;
   rateLimits: RateLimitStore & { readonly degraded: boolean };
@@ -107,11 +120,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const sessions = createSessionService(auth, database);
   // Derived rather than the auth secret itself: a realtime token's MAC must not be usable anywhere else.
   const realtimeTokenSecret = deriveKey(secret, 'realtime-tokens').toString('base64url');
+  const telemetry = { stats: new TenantStats(), slowQueries: new SlowQueryLog(config.SLOW_QUERY_MS) };
   const services: Services = {
     config,
     logger,
     mailer,
     sessions,
+    telemetry,
     secrets: new SecretBox(secret, 'webhook-secrets'),
     outbound: { requireHttps: config.NODE_ENV === 'production', allowedHosts: config.WEBHOOK_ALLOWED_HOSTS },
     realtimeTokens: {
@@ -129,6 +144,21 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ? createRedisBroker({ url: config.REDIS_URL, logger })
     : createLocalBroker({ logger });
   const realtime = new RealtimeHub({ broker, logger, revalidate: (subscriber) => sessions.stillAllowed(subscriber) });
+  const metrics = createMetrics({
+    poolStats: () => database.poolStats(),
+    realtimeConnections: () => realtime.size,
+    redisDegraded: () => redisDegraded(),
+    // As the worker role sees the queue: the owner may not bypass RLS in production (docs/operations.md).
+    outboxBacklog: () =>
+      withWorker(database, async (tx) => {
+        const [row] = await queryRows<{ pending: number; oldest: number | null }>(
+          tx,
+          sql`select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as oldest
+                from app.jobs where kind = ${DISPATCH_EVENT_JOB}`,
+        );
+        return { pending: row?.pending ?? 0, oldestAgeSeconds: row?.oldest ?? 0 };
+      }),
+  });
   const jobRunner = new JobRunner({
     database,
     logger,
@@ -141,10 +171,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         retentionDays: config.EVENT_RETENTION_DAYS,
         logger,
       }),
-      [DELIVER_WEBHOOK_JOB]: deliverWebhookHandler({ config, secrets: services.secrets, policy: services.outbound, logger }),
+      [DELIVER_WEBHOOK_JOB]: deliverWebhookHandler({
+        config,
+        secrets: services.secrets,
+        policy: services.outbound,
+        logger,
+        onAttempt: (result) => metrics.webhookAttempts.inc({ result }),
+      }),
     },
   });
   let shuttingDown = false;
+  let metricsListener: HttpServer | undefined;
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -156,12 +193,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // choose its own address.
     trustProxy: config.TRUST_PROXY_HOPS > 0 ? (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS : false,
     requestIdHeader: false,
+    // observability/http.ts writes one line per request, with its tenant and actor.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
+  });
+  registerObservability(app, {
+    metrics,
+    stats: telemetry.stats,
+    slowQueries: telemetry.slowQueries,
+    database,
+    logger,
+    metricsToken: config.METRICS_TOKEN,
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -244,10 +291,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
   });
 
-  registerHealthRoutes(app, { database, version: VERSION, isShuttingDown: () => shuttingDown });
+  const redisDegraded = () => rateLimits.degraded || ('degraded' in broker && broker.degraded === true);
+  registerHealthRoutes(app, {
+    database,
+    version: VERSION,
+    isShuttingDown: () => shuttingDown,
+    ...(config.REDIS_URL ? { redisDegraded } : {}),
+  });
 
   return {
     app,
+    metrics,
     realtime,
     rateLimits,
     jobs: jobRunner,
@@ -256,6 +310,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     services,
     async start() {
       await app.listen({ port: config.PORT, host: config.HOST });
+      if (config.METRICS_PORT) metricsListener = await startMetricsListener(metrics, config.METRICS_HOST, config.METRICS_PORT);
       if (config.WORKER_ENABLED) await jobRunner.start();
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -264,6 +319,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async stop() {
       shuttingDown = true;
       await app.close();
+      metricsListener?.close();
       await jobRunner.stop();
       await broker.close();
       await rateLimits.close();

@@ -5,6 +5,8 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import type { ApiKeyPrincipal } from '../db/tenant.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import type { SlowQueryLog } from '../observability/slow-queries.ts';
+import type { TenantStats } from '../observability/tenant-stats.ts';
 import type { OutboundPolicy } from '../webhooks/safe-http.ts';
 
 /** What every procedure may use besides its input. The database is not here: tenant data goes through `withTenant`. */
@@ -17,6 +19,8 @@ export interface Services {
   secrets: SecretBox;
   /** Where outbound webhooks may go. */
   outbound: OutboundPolicy;
+  /** This process's per-tenant request statistics and slow-query log. */
+  telemetry: { stats: TenantStats; slowQueries: SlowQueryLog };
   /** Issues the short-lived tokens browsers open realtime connections with. */
   realtimeTokens: {
     issue(claims: { tenantId: string; userId: string | null; apiKeyId: string | null }): { token: string; expiresAt: string };

@@ -82,31 +82,45 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
       return new AppError('UNPROCESSABLE');
     case '42501': // insufficient privilege: a write RLS refused (WITH CHECK)
       return new AppError('NOT_FOUND');
+    // The database went away or is restarting: the client may retry; readiness reports it too.
     case '57P01':
+    case '57P02':
     case '57P03':
-    case '08006':
+    case '08000':
     case '08001':
     case '08003':
+    case '08004':
+    case '08006':
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ETIMEDOUT':
+    case 'EPIPE':
+    // postgres.js's own codes for a lost or unobtainable connection.
+    case 'CONNECTION_CLOSED':
+    case 'CONNECTION_ENDED':
+    case 'CONNECTION_DESTROYED':
+    case 'CONNECT_TIMEOUT':
       return new AppError('UNAVAILABLE');
     default:
       return undefined;
   }
 }
 
-/** Turns anything thrown into a catalogued error. Unknown errors keep no internals. */
+/**
+ * Turns anything thrown into a catalogued error. Unknown errors keep no
+ * internals. Libraries wrap database errors (the auth library's APIError
+ * around Drizzle's query error around the driver's), so the cause chain is
+ * followed a few links down.
+ */
 export function toAppError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  if (cause instanceof AppError) return cause;
-  const fromDb = fromDatabaseError(error) ?? fromDatabaseError(cause);
-  if (fromDb) return fromDb;
-  if (isConnectionError(error) || isConnectionError(cause)) return new AppError('UNAVAILABLE');
+  let current = error;
+  for (let depth = 0; depth < 5 && current !== null && current !== undefined; depth++) {
+    if (current instanceof AppError) return current;
+    const fromDb = fromDatabaseError(current);
+    if (fromDb) return fromDb;
+    current = (current as { cause?: unknown }).cause;
+  }
   return new AppError('INTERNAL');
-}
-
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED';
 }
 
 export function errorBody(error: AppError, requestId: string): ErrorBody {

@@ -4,6 +4,7 @@ import type { AuthSession } from '../auth/principal.ts';
 import { ROLE_RANK, type Role } from '../db/core-schema.ts';
 import type { MemberPrincipal, TenantPrincipal } from '../db/tenant.ts';
 import { PLATFORM_TENANT_ID } from '../db/tenant-table.ts';
+import { noteVerifiedTenant } from '../observability/request-scope.ts';
 import type { RequestContext } from './context.ts';
 import { AppError, type FieldIssue, toAppError } from './errors.ts';
 
@@ -121,6 +122,7 @@ export async function actingInTenant(
     if (ctx.requestedTenantId !== null && ctx.requestedTenantId !== key.tenantId) throw new AppError('TENANT_ACCESS_DENIED');
     if (!scope) throw new AppError('API_KEY_NOT_ALLOWED');
     if (!scopesAllow(key.scopes, scope)) throw new AppError('INSUFFICIENT_SCOPE');
+    noteVerifiedTenant(key.tenantId, { apiKeyId: key.apiKeyId });
     return { principal: key, member: null };
   }
   if (!ctx.session) throw new AppError('UNAUTHENTICATED');
@@ -128,6 +130,7 @@ export async function actingInTenant(
   if (!tenantId) throw new AppError('NO_ACTIVE_TENANT');
   if (!uuidSchema.safeParse(tenantId).success) throw new AppError('TENANT_ACCESS_DENIED');
   const member = await ctx.services.sessions.enterTenant(ctx.session.identity, tenantId);
+  noteVerifiedTenant(member.tenantId, { userId: member.userId });
   return { principal: member, member: { principal: member, session: ctx.session } };
 }
 

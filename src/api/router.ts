@@ -3,6 +3,7 @@ import { auditRouter } from '../modules/audit/procedures.ts';
 import { invitationsRouter } from '../modules/invitations/procedures.ts';
 import { meRouter } from '../modules/me/procedures.ts';
 import { membersRouter } from '../modules/members/procedures.ts';
+import { observabilityRouter } from '../modules/observability/procedures.ts';
 import { platformRouter } from '../modules/platform/procedures.ts';
 import { realtimeRouter } from '../modules/realtime/procedures.ts';
 import { tenantsRouter } from '../modules/tenants/procedures.ts';
@@ -18,6 +19,7 @@ export const appRouter = router({
   apiKeys: apiKeysRouter,
   audit: auditRouter,
   webhooks: webhooksRouter,
+  observability: observabilityRouter,
   platform: platformRouter,
   realtime: realtimeRouter,
 });

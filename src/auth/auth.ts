@@ -7,7 +7,7 @@ import type { Database } from '../db/client.ts';
 import { memberships } from '../db/core-schema.ts';
 import { bindToDatabase, withUser } from '../db/tenant.ts';
 import { tenants } from '../db/tenant-table.ts';
-import type { Logger } from '../logger.ts';
+import { type Logger, scrubQueryParams } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { accounts, sessions, users, verifications } from './schema.ts';
 
@@ -74,7 +74,7 @@ export function createAuth(options: { config: Config; database: Database; mailer
         // A single argument goes under `auth` as is, so the redacted paths (`*.token`, `*.password`...) still reach its fields.
         const rest = args.filter((a) => !(a instanceof Error));
         if (rest.length > 0) fields.auth = rest.length === 1 ? rest[0] : rest;
-        logger[level](fields, message);
+        logger[level](fields, scrubQueryParams(message));
       },
     },
     session: {

@@ -21,6 +21,16 @@ export interface Statement {
   params: unknown[];
 }
 
+/** What one tenant transaction cost, for metrics and the slow-query log. Statement texts carry placeholders, never values. */
+export interface TransactionReport {
+  /** From asking for a connection until the context was set (pool wait, BEGIN and the enter statement). */
+  contextMs: number;
+  totalMs: number;
+  statements: string[];
+}
+
+export type TransactionObserver = (report: TransactionReport) => void;
+
 export interface DatabaseOptions {
   /** Server PostgreSQL, owner role. Unset: embedded PGlite. */
   url?: string | undefined;
@@ -56,6 +66,8 @@ export interface Database {
   withOwnerLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Pool gauges for metrics: connections in use, idle and waiting (PGlite: one connection). */
   poolStats(): { total: number; idle: number; waiting: number };
+  /** Hears about every finished tenant transaction (one observer; the server's metrics). */
+  observeTransactions(observer: TransactionObserver | undefined): void;
   close(): Promise<void>;
 }
 
@@ -68,16 +80,27 @@ async function openPglite(dataDir: string): Promise<Database> {
   const client = await PGlite.create(dataDir, { extensions: { vector } });
   const owner = drizzlePglite(client) as unknown as Tx;
   let waiting = 0;
+  let observer: TransactionObserver | undefined;
   return {
     kind: 'pglite',
     owner,
     async transaction(enter, fn) {
       waiting++;
-      return client.transaction(async (raw) => {
+      const started = performance.now();
+      const statements: string[] = [];
+      let contextMs = 0;
+      const result = await client.transaction(async (raw) => {
         waiting--;
         await raw.query(enter.text, enter.params);
-        return fn(drizzlePglite(raw as unknown as PGlite) as unknown as Tx);
+        contextMs = performance.now() - started;
+        const logger = observer ? { logQuery: (query: string) => statements.push(query) } : undefined;
+        return fn(drizzlePglite(raw as unknown as PGlite, { logger }) as unknown as Tx);
       });
+      observer?.({ contextMs, totalMs: performance.now() - started, statements });
+      return result;
+    },
+    observeTransactions(next) {
+      observer = next;
     },
     async statement(statement) {
       const result = await client.query(statement.text, statement.params);
@@ -105,14 +128,23 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   // Installs Drizzle's type parsers on the pool's options, which reserved connections share.
   drizzlePostgres(appSql);
   const dialect = new PgDialect();
-  const onConnection = (conn: postgres.ReservedSql) =>
-    new PostgresJsDatabase(dialect, new PostgresJsSession(conn, dialect, undefined), undefined) as unknown as Tx;
+  const onConnection = (conn: postgres.ReservedSql, statements: string[] | undefined) =>
+    new PostgresJsDatabase(
+      dialect,
+      new PostgresJsSession(conn, dialect, undefined, statements ? { logger: { logQuery: (q) => statements.push(q) } } : {}),
+      undefined,
+    ) as unknown as Tx;
   let inUse = 0;
   let waiting = 0;
+  let observer: TransactionObserver | undefined;
   return {
     kind: 'postgres',
     owner,
+    observeTransactions(next) {
+      observer = next;
+    },
     async transaction(enter, fn) {
+      const started = performance.now();
       waiting++;
       const conn = await appSql.reserve();
       waiting--;
@@ -122,14 +154,23 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         // reserved connection. If `enter` fails, PostgreSQL aborts the
         // transaction, so no statement of fn runs without a verified context.
         const begin = conn.unsafe('begin').execute();
-        const entered = conn.unsafe(enter.text, enter.params as never[]).execute();
+        let contextMs = 0;
+        const entered = conn
+          .unsafe(enter.text, enter.params as never[])
+          .execute()
+          .then((rows) => {
+            contextMs = performance.now() - started;
+            return rows;
+          });
         begin.catch(() => {});
         entered.catch(() => {});
+        const statements = observer ? [] : undefined;
         try {
-          const result = await fn(onConnection(conn));
+          const result = await fn(onConnection(conn, statements));
           await begin;
           await entered;
           await conn.unsafe('commit');
+          observer?.({ contextMs, totalMs: performance.now() - started, statements: statements ?? [] });
           return result;
         } catch (error) {
           await conn.unsafe('rollback').catch(() => {});

@@ -36,7 +36,7 @@ async function rlsInForce(database: Database): Promise<string | undefined> {
   return unforced.length > 0 ? 'a table does not force RLS' : undefined;
 }
 
-export async function readiness(database: Database) {
+export async function readiness(database: Database, redisDegraded?: () => boolean) {
   const [db, migrations, rls] = await Promise.all([
     timed(async () => {
       await database.ownerQuery('select 1');
@@ -45,7 +45,12 @@ export async function readiness(database: Database) {
     timed(async () => ((await migrationsCurrent(database)) ? undefined : 'pending migrations')),
     timed(() => rlsInForce(database)),
   ]);
-  return { ready: db.ok && migrations.ok && rls.ok, checks: { database: db, migrations, rls } };
+  // Redis only counts where it is configured; while it is down the process still serves (docs/operations.md).
+  const redis = redisDegraded ? { ok: !redisDegraded(), ms: 0, ...(redisDegraded() ? { detail: 'unreachable' } : {}) } : undefined;
+  return {
+    ready: db.ok && migrations.ok && rls.ok && (redis?.ok ?? true),
+    checks: { database: db, migrations, rls, ...(redis ? { redis } : {}) },
+  };
 }
 
 /**
@@ -55,16 +60,16 @@ export async function readiness(database: Database) {
  */
 export function registerHealthRoutes(
   app: FastifyInstance,
-  deps: { database: Database; version: string; isShuttingDown: () => boolean },
+  deps: { database: Database; version: string; isShuttingDown: () => boolean; redisDegraded?: () => boolean },
 ) {
   const startedAt = Date.now();
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async (_req, reply) => {
-    const { ready } = deps.isShuttingDown() ? { ready: false } : await readiness(deps.database);
+    const { ready } = deps.isShuttingDown() ? { ready: false } : await readiness(deps.database, deps.redisDegraded);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
   });
   app.get('/health', async (_req, reply) => {
-    const result = await readiness(deps.database);
+    const result = await readiness(deps.database, deps.redisDegraded);
     const ready = result.ready && !deps.isShuttingDown();
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ok' : 'degraded',

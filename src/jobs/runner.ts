@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../db/client.ts';
 import { withSystemTenant, withWorker } from '../db/tenant.ts';
@@ -61,6 +62,13 @@ export class JobRunner {
     this.leaseMs = options.leaseMs ?? 60_000;
   }
 
+  /**
+   * Bound to the runner's creation context: a wake-up arrives inside whatever
+   * request committed the job, and the job must not run as part of that
+   * request (its request scope would otherwise claim the job's queries).
+   */
+  private readonly tickInOwnContext = AsyncResource.bind(() => void this.tick());
+
   async start(): Promise<void> {
     this.stopped = false;
     this.unlisten = await this.options.database.listen(JOBS_CHANNEL, () => this.wake());
@@ -88,7 +96,7 @@ export class JobRunner {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer = setTimeout(this.tickInOwnContext, delayMs);
   }
 
   private async tick(): Promise<void> {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, serverRedisSuites } from '../../test/support/redis.ts';
+import { TcpProxy } from '../../test/support/tcp-proxy.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { RateLimitPolicy } from './policy.ts';
 import { createRedisStore, type RedisRateLimitStore } from './redis-store.ts';
@@ -41,72 +42,6 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-/** A TCP proxy to Redis on a fixed loopback port that the test can take down and bring back, or make unresponsive. */
-class RedisProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  /** Commands held back while frozen, delivered in order on thaw, as TCP delivers them when a stalled path recovers. */
-  private held: Array<() => void> | undefined;
-
-  /** The connection stays open but nothing reaches Redis: commands time out. */
-  freeze(): void {
-    this.held ??= [];
-  }
-
-  thaw(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const deliver of held) deliver();
-  }
-
-  constructor(
-    readonly port: number,
-    private readonly target: URL,
-  ) {}
-
-  /** REDIS_URL (credentials and database included) with the proxy as host. */
-  get url(): string {
-    const url = new URL(this.target);
-    url.hostname = '127.0.0.1';
-    url.port = String(this.port);
-    return url.toString();
-  }
-
-  start(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(Number(this.target.port || 6379), this.target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('error', () => {});
-        socket.on('close', () => {
-          this.sockets.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.on('data', (chunk: Buffer) => {
-        const deliver = () => upstream.write(chunk);
-        if (this.held) this.held.push(deliver);
-        else deliver();
-      });
-      upstream.pipe(client);
-    });
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-  }
-
-  /** Stops listening and cuts every open connection, as a Redis crash would. */
-  stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    this.server = undefined;
-    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
 }
 
 /** A window long enough that a burst of hits cannot straddle two windows; waits if one is about to end. */
@@ -205,11 +140,11 @@ describe.skipIf(!reachable)('Redis rate limit store', () => {
   });
 
   it('answers from memory when Redis stops answering on an open connection (command timeout)', async () => {
-    const proxy = new RedisProxy(await freePort(), new URL(REDIS_URL));
+    const proxy = new TcpProxy(await freePort(), new URL(REDIS_URL).hostname, Number(new URL(REDIS_URL).port || 6379));
     await proxy.start();
     const keyPrefix = uniquePrefix();
     const { logger, lines } = capturedLogger();
-    const s = await store({ url: proxy.url, keyPrefix, logger });
+    const s = await store({ url: proxy.urlFor(REDIS_URL), keyPrefix, logger });
     const policy = await longWindowPolicy('test-timeout', 3);
     expect((await s.hit('warm-up', policy)).allowed).toBe(true);
 
@@ -238,11 +173,11 @@ describe.skipIf(!reachable)('Redis rate limit store', () => {
   });
 
   it('fails over when Redis goes away and counts in Redis again once it is back, logging each change once', async () => {
-    const proxy = new RedisProxy(await freePort(), new URL(REDIS_URL));
+    const proxy = new TcpProxy(await freePort(), new URL(REDIS_URL).hostname, Number(new URL(REDIS_URL).port || 6379));
     await proxy.start();
     const keyPrefix = uniquePrefix();
     const { logger, lines } = capturedLogger();
-    const s = await store({ url: proxy.url, keyPrefix, logger });
+    const s = await store({ url: proxy.urlFor(REDIS_URL), keyPrefix, logger });
     const policy = await longWindowPolicy('test-recovery', 1000);
     const window = fixedWindow(Date.now(), policy).number;
 

@@ -7,6 +7,7 @@ import { users } from '../../auth/schema.ts';
 import { memberships } from '../../db/core-schema.ts';
 import { type Tx, withPlatformAdmin } from '../../db/tenant.ts';
 import { PLANS, PLATFORM_TENANT_ID, tenants } from '../../db/tenant-table.ts';
+import { procedureStatsOutput, slowQueryInput, slowQueryOutput, windowInput } from '../observability/procedures.ts';
 
 /**
  * Platform administration: the only procedures that read across tenants. Each
@@ -30,6 +31,39 @@ async function auditPlatformRead(tx: Tx, userId: string, request: RequestFacts, 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export const platformRouter = router({
+  stats: platformAdminProcedure
+    .meta({
+      summary: 'Request statistics of every tenant over recent minutes (platform admins; audited)',
+      tags: ['platform'],
+      rest: { method: 'GET', path: '/platform/stats' },
+    })
+    .input(windowInput)
+    .output(
+      z.object({ windowMinutes: z.number().int(), procedures: z.array(procedureStatsOutput.extend({ tenantId: z.guid() })) }),
+    )
+    .query(async ({ ctx, input }) => {
+      await withPlatformAdmin(ctx.services.sessions.bindIdentity(ctx.identity), (tx) =>
+        auditPlatformRead(tx, ctx.identity.userId, ctx, 'platform.stats.read', { windowMinutes: input.windowMinutes }),
+      );
+      return { windowMinutes: input.windowMinutes, procedures: ctx.services.telemetry.stats.snapshot(input.windowMinutes) };
+    }),
+
+  slowQueries: platformAdminProcedure
+    .meta({
+      summary: 'Recent slow transactions of every tenant (platform admins; audited)',
+      tags: ['platform'],
+      rest: { method: 'GET', path: '/platform/slow-queries' },
+    })
+    .input(slowQueryInput)
+    .output(z.object({ thresholdMs: z.number(), items: z.array(slowQueryOutput.extend({ tenantId: z.guid().nullable() })) }))
+    .query(async ({ ctx, input }) => {
+      await withPlatformAdmin(ctx.services.sessions.bindIdentity(ctx.identity), (tx) =>
+        auditPlatformRead(tx, ctx.identity.userId, ctx, 'platform.slow_queries.read', { limit: input.limit }),
+      );
+      const log = ctx.services.telemetry.slowQueries;
+      return { thresholdMs: log.thresholdMs, items: log.list(input.limit) };
+    }),
+
   tenants: platformAdminProcedure
     .meta({
       summary: 'All tenants (platform admins; audited)',

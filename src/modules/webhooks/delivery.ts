@@ -6,7 +6,7 @@ import type { Tx } from '../../db/tenant.ts';
 import type { DispatchedEvent } from '../../events/dispatch.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { matchesFilter } from '../../events/filter.ts';
-import type { JobHandler, JobOutcome } from '../../jobs/runner.ts';
+import { JOBS_CHANNEL, type JobHandler, type JobOutcome } from '../../jobs/runner.ts';
 import { jobs } from '../../jobs/schema.ts';
 import type { Logger } from '../../logger.ts';
 import { type OutboundPolicy, sendOutbound } from '../../webhooks/safe-http.ts';
@@ -44,6 +44,8 @@ export async function createDeliveries(event: DispatchedEvent, tx: Tx): Promise<
     .returning({ id: webhookDeliveries.id });
   if (created.length === 0) return;
   await tx.insert(jobs).values(created.map((d) => ({ tenantId: event.tenantId, kind: DELIVER_WEBHOOK_JOB, refId: d.id })));
+  // Wakes a runner at commit, so the first attempt does not wait for the next poll.
+  await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, '')`);
 }
 
 export interface DeliveryDeps {
@@ -51,6 +53,8 @@ export interface DeliveryDeps {
   secrets: SecretBox;
   policy: OutboundPolicy;
   logger: Logger;
+  /** Hears each attempt's result, for metrics. */
+  onAttempt?: (result: 'succeeded' | 'failed' | 'gone' | 'error') => void;
 }
 
 function retryAfterMs(header: string | string[] | undefined): number | undefined {
@@ -141,6 +145,7 @@ export function deliverWebhookHandler(deps: DeliveryDeps): JobHandler {
     const attempt = loaded.attempts + 1;
     const succeeded = statusCode !== null && statusCode >= 200 && statusCode < 300;
     const gone = statusCode === 410;
+    deps.onAttempt?.(succeeded ? 'succeeded' : gone ? 'gone' : statusCode === null ? 'error' : 'failed');
     const now = new Date();
     const failingSince = succeeded ? null : (loaded.failingSince ?? now);
     const failingTooLong =
