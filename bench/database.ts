@@ -13,9 +13,9 @@ export const BYPASS_ROLE = 'palisade_bench_bypass';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-export function assertLoopback(url: string): void {
+export function assertLoopback(url: string, variable = 'BENCH_DATABASE_URL'): void {
   const host = new URL(url).hostname;
-  if (!LOOPBACK.has(host)) throw new Error(`the benchmark targets loopback only; BENCH_DATABASE_URL points at ${host}`);
+  if (!LOOPBACK.has(host)) throw new Error(`the benchmark targets loopback only; ${variable} points at ${host}`);
 }
 
 function withDatabase(url: string, name: string, user?: string): string {

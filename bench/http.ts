@@ -14,17 +14,30 @@ export interface ServerProcess {
 const SERVER_ENTRY = fileURLToPath(new URL('./server.ts', import.meta.url));
 
 /**
+ * One AUTH_SECRET for every server of a run, as the processes of one
+ * deployment share it: a session cookie, a realtime token or a webhook secret
+ * made by one process is then valid in the others.
+ */
+const RUN_AUTH_SECRET = randomBytes(32).toString('base64url');
+
+/**
  * Starts Palisade (bench/server.ts) in a child process, so that the load
  * generator in this process does not share the server's event loop. The
  * environment is built from scratch: production mode, warnings only in the
  * log, the owner and request-role URLs as production configures them, no SMTP,
- * no Redis, no demo seed.
+ * no Redis (unless `env` adds it), no demo seed. Rate limiting is off: the
+ * benchmark measures the request path, and its few callers would otherwise
+ * spend their plan's budget within seconds. Webhooks may target 127.0.0.1
+ * (the benchmark's receiver), and the job runner polls at the production
+ * default.
  */
 export async function startServerProcess(options: {
   databaseUrl: string;
   appDatabaseUrl: string;
   poolSize: number;
   dataDir: string;
+  /** Added to (or overriding) the base environment: REDIS_URL, WORKER_ENABLED, ... */
+  env?: Record<string, string>;
 }): Promise<ServerProcess> {
   const port = await freeLoopbackPort();
   const env: Record<string, string> = {
@@ -40,7 +53,11 @@ export async function startServerProcess(options: {
     DATA_DIR: options.dataDir,
     LOG_LEVEL: 'warn',
     SEED_DEMO: 'false',
-    AUTH_SECRET: randomBytes(32).toString('base64url'),
+    AUTH_SECRET: RUN_AUTH_SECRET,
+    RATE_LIMIT_ENABLED: 'false',
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    JOBS_POLL_MS: '1000',
+    ...options.env,
   };
   // For profiling the server, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/palisade-prof'.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);

@@ -44,3 +44,15 @@ export async function closedLoop(op: (n: number) => Promise<void>, options: Loop
     operations: latencies.length,
   };
 }
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Polls `done` every `stepMs` until it holds (true) or `timeoutMs` has passed (false). */
+export async function waitUntil(done: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await sleep(stepMs);
+  }
+  return true;
+}

@@ -52,11 +52,11 @@ export function principalFor(database: Database, user: BenchUser, tenantId: stri
 }
 
 /**
- * The statement withTenant opens a transaction with, captured from withTenant
- * itself (through a recording stand-in for the database) rather than copied,
- * so the benchmark cannot drift from the real one.
+ * The statement withTenant opens a transaction with for `principal`, captured
+ * from withTenant itself (through a recording stand-in for the database)
+ * rather than copied, so the benchmark cannot drift from the real one.
  */
-export function enterStatementOf(user: BenchUser, tenantId: string): Statement {
+function capturedEnterStatement(principalOn: (recorder: Database) => TenantPrincipal): Statement {
   let captured: Statement | undefined;
   const recorder = {
     transaction(enter: Statement) {
@@ -64,9 +64,21 @@ export function enterStatementOf(user: BenchUser, tenantId: string): Statement {
       return Promise.resolve(undefined);
     },
   } as unknown as Database;
-  void withTenant(principalFor(recorder, user, tenantId), async () => undefined);
+  void withTenant(principalOn(recorder), async () => undefined);
   if (!captured) throw new Error('withTenant did not open a transaction');
   return captured;
+}
+
+/** The enter statement of a member's request. */
+export function enterStatementOf(user: BenchUser, tenantId: string): Statement {
+  return capturedEnterStatement((recorder) => principalFor(recorder, user, tenantId));
+}
+
+/** The enter statement of an API key's request (app.enter_api_key instead of app.enter_tenant). */
+export function apiKeyEnterStatementOf(tenantId: string, apiKeyId: string): Statement {
+  return capturedEnterStatement((recorder) =>
+    bindToDatabase(recorder, { kind: 'apiKey', tenantId, apiKeyId, role: 'admin', scopes: ['audit:read'], plan: 'starter' }),
+  );
 }
 
 /** The same statement, switching to the BYPASSRLS role instead of the request role. */

@@ -4,20 +4,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { createApiKey } from './api.ts';
 import type { Comparison } from './compare.ts';
 import { benchTenantIds, loadData, newestRowOf, sampleRows } from './data.ts';
 import { createBenchDatabase } from './database.ts';
-import { signUp, startServerProcess } from './http.ts';
+import { type ServerProcess, signUp, startServerProcess } from './http.ts';
 import { describeMachine } from './machine.ts';
 import { PGBENCH } from './pgbench.ts';
-import { buildResults, printTable, writeResults } from './report.ts';
-import { type DbScenarioContext, type HttpScenarioContext, must } from './scenarios/context.ts';
+import { buildResults, type Observation, printTable, writeResults } from './report.ts';
+import { type DbScenarioContext, type EventScenarioContext, type HttpScenarioContext, must } from './scenarios/context.ts';
 import { contextCost } from './scenarios/context-cost.ts';
 import { httpVsPgbench } from './scenarios/http-vs-pgbench.ts';
 import { membershipScaling } from './scenarios/membership-scaling.ts';
+import { assertRedis, REDIS_URL, realtimeFanout } from './scenarios/realtime-fanout.ts';
 import { rlsCostGet, rlsCostList } from './scenarios/rls-cost.ts';
 import { rlsCostSql } from './scenarios/rls-cost-sql.ts';
+import { sessionVsApiKey } from './scenarios/session-vs-key.ts';
 import { trpcVsRest } from './scenarios/trpc-vs-rest.ts';
+import { webhookDelivery } from './scenarios/webhook-delivery.ts';
 import { settingsFor } from './settings.ts';
 
 /**
@@ -25,8 +29,9 @@ import { settingsFor } from './settings.ts';
  *
  * Creates a fresh database on the loopback PostgreSQL, loads the data, starts
  * Palisade in a child process, measures each ratio with interleaved rounds,
- * writes bench/results/latest.json, prints a table, and drops everything it
- * created, also when interrupted or failing.
+ * then webhook delivery and realtime fan-out (two more server processes
+ * sharing Redis), writes bench/results/latest.json, prints a table, and drops
+ * everything it created, also when interrupted or failing.
  */
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
@@ -65,6 +70,7 @@ async function main(): Promise<void> {
       (settings.mode === 'quick' ? ' (QUICK: a tenth of the full data and short rounds; for iteration, not for publishing)' : ''),
   );
 
+  await assertRedis(REDIS_URL);
   const pg = await createBenchDatabase();
   cleanups.push(() => pg.drop());
   const workDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
@@ -77,19 +83,27 @@ async function main(): Promise<void> {
   cleanups.push(() => database.close());
   await migrate(database);
 
-  const server = await startServerProcess({
-    databaseUrl: pg.url,
-    appDatabaseUrl: pg.appUrl,
-    poolSize: settings.http.serverPoolSize,
-    dataDir: join(workDir, 'server'),
-  });
-  cleanups.push(() => server.stop());
-  // Both sign up through Better Auth on the server; the session cookies are real.
+  let servers = 0;
+  const startServer = async (env: Record<string, string> = {}): Promise<ServerProcess> => {
+    const started = await startServerProcess({
+      databaseUrl: pg.url,
+      appDatabaseUrl: pg.appUrl,
+      poolSize: settings.http.serverPoolSize,
+      dataDir: join(workDir, `server-${++servers}`),
+      env,
+    });
+    cleanups.push(() => started.stop());
+    return started;
+  };
+  const server = await startServer();
+  // All sign up through Better Auth on the server; the session cookies are real.
   const user = await signUp(server.url);
   const manyTenantsUser = await signUp(server.url);
+  // Owns the event scenarios' own tenants, so the measured users' memberships stay as described.
+  const eventOwner = await signUp(server.url);
   // Verified, so the enter statements carry the email as they do for most users.
   await database.ownerQuery('update auth.users set email_verified = true where id = any($1::uuid[])', [
-    [user.userId, manyTenantsUser.userId],
+    [user.userId, manyTenantsUser.userId, eventOwner.userId],
   ]);
 
   console.error(`loading data (database ${pg.name}) ...`);
@@ -110,9 +124,16 @@ async function main(): Promise<void> {
 
   // One row of a tenant both users belong to.
   const target = await newestRowOf(pg.url, must(tenantIds[0], 'tenant'));
+  // After choosing the row: creating the key writes an audit entry in that tenant.
+  const apiKey = await createApiKey(server.url, user.cookie, target.tenantId, {
+    name: 'bench integrator',
+    role: 'admin',
+    scopes: ['audit:read'],
+  });
   const httpContext: HttpScenarioContext = {
     baseUrl: server.url,
     user,
+    apiKey,
     manyTenantsUser,
     tenantId: target.tenantId,
     rowId: target.id,
@@ -124,7 +145,16 @@ async function main(): Promise<void> {
   comparisons.push(await rlsCostSql(httpContext));
   comparisons.push(await httpVsPgbench(httpContext));
   comparisons.push(await trpcVsRest(httpContext));
+  comparisons.push(await sessionVsApiKey(httpContext));
   comparisons.push(await membershipScaling(httpContext));
+
+  const observations: Observation[] = [];
+  const eventContext: EventScenarioContext = { baseUrl: server.url, owner: eventOwner, settings, startServer };
+  observations.push(await webhookDelivery(eventContext));
+  // realtime_fanout's process A must be the only job runner on the database: this server's would take
+  // dispatch jobs and publish them to its in-process broker, which no socket of A or B listens to.
+  await server.stop();
+  observations.push(await realtimeFanout(eventContext));
 
   const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
   const run = {
@@ -136,11 +166,16 @@ async function main(): Promise<void> {
     sql_scenario: `${settings.sql.rounds} rounds x ${settings.sql.seconds} s per variant, ${settings.sql.clients} pgbench clients`,
     http_user: `admin of ${settings.fewTenants} tenants (membership_scaling: also one admin of all ${tenants})`,
     http_scenarios: `${settings.http.rounds} rounds x ${settings.http.seconds} s per variant, ${settings.http.connections} connections/clients, server pool ${settings.http.serverPoolSize}`,
+    http_auth:
+      'API key (admin, audit:read) in http_vs_pgbench and trpc_vs_rest; session cookie in membership_scaling; both in session_vs_api_key',
+    servers: 'NODE_ENV=production, RATE_LIMIT_ENABLED=false, JOBS_POLL_MS=1000, WEBHOOK_ALLOWED_HOSTS=127.0.0.1',
+    webhook_scenario: `${settings.webhooks.events} webhook.test events by ${settings.webhooks.concurrency} concurrent callers, one endpoint, loopback receiver`,
+    realtime_scenario: `${settings.realtime.clients} sockets over 2 processes (Redis ${new URL(REDIS_URL).host}), ${settings.realtime.events} events one every ${settings.realtime.intervalMs} ms`,
     // The machine is shared: the 1-minute load average says how busy it was besides this run.
     load_average_start: Math.round(loadBefore * 100) / 100,
     load_average_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
-  const results = buildResults(machine, run, comparisons, {
+  const results = buildResults(machine, run, comparisons, observations, {
     data_rows: rowCount,
     data_tenants: tenants,
     load_seconds: Math.round(load.seconds * 10) / 10,
@@ -150,6 +185,7 @@ async function main(): Promise<void> {
   writeResults(RESULTS, results);
   printTable(
     comparisons,
+    observations,
     `${settings.mode} run, ${rowCount.toLocaleString('en')} rows / ${tenants} tenants, ${machine.cores} x ${machine.cpu_model}, ` +
       `PostgreSQL ${machine.postgres}, Node ${machine.node}, ${durationS} s`,
   );

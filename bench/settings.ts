@@ -23,6 +23,25 @@ export interface BenchSettings {
   sql: { clients: number; seconds: number; rounds: number };
   /** HTTP and pgbench scenarios: connections (autocannon) = clients (pgbench); server pool = Palisade's default. */
   http: { connections: number; serverPoolSize: number; seconds: number; rounds: number };
+  /**
+   * webhook_delivery: events created through the API by `concurrency` callers at once (after `warmupEvents`
+   * that are not measured), for at most `createSeconds`; the receiver then waits at most `waitSeconds` for
+   * the last delivery.
+   */
+  webhooks: { events: number; concurrency: number; warmupEvents: number; createSeconds: number; waitSeconds: number };
+  /**
+   * realtime_fanout: `clients` sockets, half on each of two server processes, connected `connectConcurrency`
+   * at a time; then `events` events one after another, one every `intervalMs`; at most `waitSeconds` for the
+   * last frames.
+   */
+  realtime: {
+    clients: number;
+    connectConcurrency: number;
+    events: number;
+    warmupEvents: number;
+    intervalMs: number;
+    waitSeconds: number;
+  };
 }
 
 export function settingsFor(quick: boolean): BenchSettings {
@@ -35,6 +54,8 @@ export function settingsFor(quick: boolean): BenchSettings {
       db: { concurrency: 4, poolSize: 4, seconds: 0.5, rounds: 5, maxOperations: 500_000 },
       sql: { clients: 4, seconds: 1, rounds: 3 },
       http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 3 },
+      webhooks: { events: 200, concurrency: 8, warmupEvents: 20, createSeconds: 30, waitSeconds: 30 },
+      realtime: { clients: 200, connectConcurrency: 16, events: 20, warmupEvents: 3, intervalMs: 100, waitSeconds: 15 },
     };
   }
   return {
@@ -45,5 +66,7 @@ export function settingsFor(quick: boolean): BenchSettings {
     db: { concurrency: 4, poolSize: 4, seconds: 1, rounds: 25, maxOperations: 1_000_000 },
     sql: { clients: 4, seconds: 1, rounds: 21 },
     http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 19 },
+    webhooks: { events: 1_000, concurrency: 8, warmupEvents: 20, createSeconds: 120, waitSeconds: 60 },
+    realtime: { clients: 1_000, connectConcurrency: 16, events: 50, warmupEvents: 3, intervalMs: 100, waitSeconds: 30 },
   };
 }

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Database, Statement } from '../../src/db/client.ts';
+import type { ApiKey } from '../api.ts';
 import type { BenchRow } from '../data.ts';
+import type { ServerProcess } from '../http.ts';
 import { writeScript } from '../pgbench.ts';
 import { type BenchUser, getEntry } from '../queries.ts';
 import type { BenchSettings } from '../settings.ts';
@@ -21,6 +23,8 @@ export interface HttpScenarioContext {
   baseUrl: string;
   /** Signed in, admin of a few tenants (as most users are), among them `tenantId`. */
   user: BenchUser & { cookie: string };
+  /** An admin API key of `tenantId` with the `audit:read` scope, created by `user`: how integrators call. */
+  apiKey: ApiKey;
   /** Signed in, admin of every benchmark tenant, among them `tenantId`. */
   manyTenantsUser: BenchUser & { cookie: string };
   tenantId: string;
@@ -31,6 +35,16 @@ export interface HttpScenarioContext {
   /** Scratch directory for pgbench scripts and logs; removed by the run. */
   workDir: string;
   settings: BenchSettings;
+}
+
+/** What the event scenarios share: a server to create events through, and who sets their tenants up. */
+export interface EventScenarioContext {
+  baseUrl: string;
+  /** Signed in; creates each scenario's own tenant, so that no measured tenant is touched. */
+  owner: { cookie: string };
+  settings: BenchSettings;
+  /** Starts another server process on the run's database; the run's cleanup stops it too. */
+  startServer(env: Record<string, string>): Promise<ServerProcess>;
 }
 
 export function must<T>(value: T | undefined, what: string): T {
@@ -62,17 +76,23 @@ function namesOf(params: unknown[], names: Map<unknown, string>): string[] {
   });
 }
 
+/** The pgbench variables that stand for a member principal's enter statement parameters. */
+export function userVariables(user: BenchUser): Record<string, string> {
+  return { user_id: user.userId, email: user.email };
+}
+
 /**
  * A pgbench script of audit.get's transaction for the context's row: BEGIN,
- * the given enter statement (for `user`), the Drizzle query audit.get runs, COMMIT.
+ * the given enter statement (whose parameters other than the tenant are named
+ * by `principal`), the Drizzle query audit.get runs, COMMIT.
  */
 export function writeAuditGetScript(
   ctx: HttpScenarioContext,
-  user: BenchUser,
+  principal: Record<string, string>,
   enter: Statement,
   fileName: string,
 ): { path: string; variables: Record<string, string> } {
-  const variables = { tenant_id: ctx.tenantId, user_id: user.userId, email: user.email, row_id: ctx.rowId };
+  const variables = { tenant_id: ctx.tenantId, ...principal, row_id: ctx.rowId };
   const byValue = new Map<unknown, string>(Object.entries(variables).map(([k, v]) => [v, k]));
   const select = getEntry(ctx.database.owner, ctx.tenantId, ctx.rowId).toSQL();
   const path = join(ctx.workDir, fileName);

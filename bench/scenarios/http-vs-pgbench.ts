@@ -1,14 +1,14 @@
 import { type Comparison, compare, type Variant } from '../compare.ts';
 import { expectJson, runAutocannon } from '../http.ts';
 import { runPgbench } from '../pgbench.ts';
-import { enterStatementOf } from '../queries.ts';
+import { apiKeyEnterStatementOf } from '../queries.ts';
 import { type HttpScenarioContext, writeAuditGetScript } from './context.ts';
 
 /**
- * http_vs_pgbench: GET /api/v1/audit-log/{id} through the whole server
- * (session cookie, X-Tenant-Id, Better Auth session lookup, membership check,
- * withTenant, JSON) against the floor a user would compare it with: pgbench
- * sending only the transaction withTenant sends for it (BEGIN, the enter
+ * http_vs_pgbench: GET /api/v1/audit-log/{id} through the whole server (API
+ * key lookup, scope and role check, withTenant, JSON), as an integrator calls
+ * it, against the floor a user would compare it with: pgbench sending only
+ * the transaction withTenant sends for it (BEGIN, the API key's enter
  * statement, the same SELECT, COMMIT), prepared, as the request role, with as
  * many clients as autocannon has connections, for as long.
  */
@@ -16,18 +16,31 @@ export function restUrl(ctx: HttpScenarioContext): string {
   return `${ctx.baseUrl}/api/v1/audit-log/${ctx.rowId}`;
 }
 
+/** An integrator's request: the key alone names the tenant. */
+export function keyHeaders(ctx: HttpScenarioContext): Record<string, string> {
+  return { 'x-api-key': ctx.apiKey.secret };
+}
+
+/** A browser's request: the session cookie and the tenant it acts in. */
 export function sessionHeaders(ctx: HttpScenarioContext): Record<string, string> {
   return { cookie: ctx.user.cookie, 'x-tenant-id': ctx.tenantId };
 }
 
+export const isTargetRow = (ctx: HttpScenarioContext) => (body: unknown) => (body as { id?: string }).id === ctx.rowId;
+
 export async function httpVsPgbench(ctx: HttpScenarioContext): Promise<Comparison> {
   const { connections, seconds, rounds } = ctx.settings.http;
-  await expectJson(restUrl(ctx), sessionHeaders(ctx), (body) => (body as { id?: string }).id === ctx.rowId);
-  const script = writeAuditGetScript(ctx, ctx.user, enterStatementOf(ctx.user, ctx.tenantId), 'audit-get.sql');
+  await expectJson(restUrl(ctx), keyHeaders(ctx), isTargetRow(ctx));
+  const script = writeAuditGetScript(
+    ctx,
+    { api_key_id: ctx.apiKey.id },
+    apiKeyEnterStatementOf(ctx.tenantId, ctx.apiKey.id),
+    'audit-get-api-key.sql',
+  );
   const rest: Variant = {
-    label: `REST GET /api/v1/audit-log/{id}, ${connections} connections`,
-    key: 'http_rest',
-    measure: () => runAutocannon({ url: restUrl(ctx), headers: sessionHeaders(ctx), connections, seconds }),
+    label: `REST GET /api/v1/audit-log/{id}, API key, ${connections} connections`,
+    key: 'http_rest_key',
+    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
   };
   const pgbench: Variant = {
     label: `pgbench, same transaction, ${connections} clients`,

@@ -2,7 +2,7 @@ import { type Comparison, compare, type Variant } from '../compare.ts';
 import { SERVER_URL } from '../database.ts';
 import { runPgbench } from '../pgbench.ts';
 import { bypassEnterStatementOf, enterStatementOf } from '../queries.ts';
-import { type HttpScenarioContext, writeAuditGetScript } from './context.ts';
+import { type HttpScenarioContext, userVariables, writeAuditGetScript } from './context.ts';
 
 /**
  * rls_cost_get_sql (informational, no target): rls_cost_get without the
@@ -16,8 +16,13 @@ export async function rlsCostSql(ctx: HttpScenarioContext): Promise<Comparison> 
   const { clients, seconds, rounds } = ctx.settings.sql;
   // The same user as rls_cost_get's principals, so the two ratios differ only by the client.
   const user = ctx.manyTenantsUser;
-  const underRls = writeAuditGetScript(ctx, user, enterStatementOf(user, ctx.tenantId), 'audit-get-rls.sql');
-  const bypass = writeAuditGetScript(ctx, user, bypassEnterStatementOf(user, ctx.tenantId), 'audit-get-bypass.sql');
+  const underRls = writeAuditGetScript(ctx, userVariables(user), enterStatementOf(user, ctx.tenantId), 'audit-get-rls.sql');
+  const bypass = writeAuditGetScript(
+    ctx,
+    userVariables(user),
+    bypassEnterStatementOf(user, ctx.tenantId),
+    'audit-get-bypass.sql',
+  );
   // The owner login: the bypass role cannot log in, and both variants must connect the same way.
   const owner = decodeURIComponent(new URL(SERVER_URL).username) || 'postgres';
   const variant = (label: string, key: string, script: { path: string; variables: Record<string, string> }): Variant => ({

@@ -1,11 +1,11 @@
 import { type Comparison, compare, type Variant } from '../compare.ts';
 import { expectJson, runAutocannon } from '../http.ts';
 import type { HttpScenarioContext } from './context.ts';
-import { restUrl, sessionHeaders } from './http-vs-pgbench.ts';
+import { isTargetRow, keyHeaders, restUrl } from './http-vs-pgbench.ts';
 
 /**
  * trpc_vs_rest: the same procedure (audit.get) over both transports, same
- * session, same row, same connections. Both end in the same procedure call;
+ * API key, same row, same connections. Both end in the same procedure call;
  * the ratio is what tRPC's HTTP handling costs relative to the REST adapter.
  */
 export async function trpcVsRest(ctx: HttpScenarioContext): Promise<Comparison> {
@@ -13,19 +13,19 @@ export async function trpcVsRest(ctx: HttpScenarioContext): Promise<Comparison> 
   const trpcUrl = `${ctx.baseUrl}/trpc/audit.get?input=${encodeURIComponent(JSON.stringify({ id: ctx.rowId }))}`;
   await expectJson(
     trpcUrl,
-    sessionHeaders(ctx),
+    keyHeaders(ctx),
     (body) => (body as { result?: { data?: { id?: string } } }).result?.data?.id === ctx.rowId,
   );
-  await expectJson(restUrl(ctx), sessionHeaders(ctx), (body) => (body as { id?: string }).id === ctx.rowId);
+  await expectJson(restUrl(ctx), keyHeaders(ctx), isTargetRow(ctx));
   const trpc: Variant = {
     label: `tRPC GET /trpc/audit.get, ${connections} connections`,
     key: 'trpc',
-    measure: () => runAutocannon({ url: trpcUrl, headers: sessionHeaders(ctx), connections, seconds }),
+    measure: () => runAutocannon({ url: trpcUrl, headers: keyHeaders(ctx), connections, seconds }),
   };
   const rest: Variant = {
     label: `REST GET /api/v1/audit-log/{id}, ${connections} connections`,
     key: 'trpc_baseline_rest',
-    measure: () => runAutocannon({ url: restUrl(ctx), headers: sessionHeaders(ctx), connections, seconds }),
+    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
   };
   return compare('trpc_vs_rest', trpc, rest, { rounds, warmup: true });
 }
