@@ -86,6 +86,17 @@ export class ApiClient {
     if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
+  /** The same person (cookies, key, tenant header) talking to another server of the same deployment. */
+  at(baseUrl: string): ApiClient {
+    const other = new ApiClient(baseUrl);
+    for (const [name, value] of this.cookies) other.cookies.set(name, value);
+    other.apiKey = this.apiKey;
+    other.tenantHeader = this.tenantHeader;
+    other.userId = this.userId;
+    other.email = this.email;
+    return other;
+  }
+
   /** The Cookie header this client sends (for WebSocket handshakes). */
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');

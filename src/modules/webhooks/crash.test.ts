@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ChildServer as Child, kill, startChild } from '../../../test/support/child-server.ts';
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../../../test/support/client.ts';
-import { freeLoopbackPort } from '../../../test/support/free-port.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../../test/support/postgres.ts';
 import { TestReceiver } from '../../../test/support/receiver.ts';
 
@@ -17,38 +15,6 @@ import { TestReceiver } from '../../../test/support/receiver.ts';
  * same database. Server PostgreSQL only: it is the deployment where processes
  * come and go (the embedded database lives and dies with its one process).
  */
-const CLI = fileURLToPath(new URL('../../../bin/palisade.js', import.meta.url));
-
-interface Child {
-  url: string;
-  process: ChildProcess;
-}
-
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const port = await freeLoopbackPort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [CLI, 'start'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port), PUBLIC_URL: url },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/health/ready`).catch(() => undefined);
-    if (ready?.status === 200) return { url, process: child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('server did not become ready within 60 s');
-}
-
-function kill(child: Child): Promise<void> {
-  return new Promise((resolve) => {
-    child.process.once('exit', () => resolve());
-    child.process.kill('SIGKILL');
-  });
-}
-
 (inject('serverPostgres') ? describe : describe.skip)('webhook delivery across a SIGKILL [postgres]', () => {
   let database: FreshDatabase;
   let dataDir: string;
@@ -94,13 +60,24 @@ function kill(child: Child): Promise<void> {
     expect((await owner.post('/api/v1/tenants', { name: 'Crash Co', slug: uniqueSlug('crash') })).status).toBe(201);
     const endpoint = await owner.post('/api/v1/webhooks/endpoints', { url: `${receiver.url}/hook`, eventTypes: ['tenant.*'] });
     expect(endpoint.status).toBe(201);
-    return { owner, secret: endpoint.body.secret as string };
+    return { owner, secret: endpoint.body.secret as string, endpointId: endpoint.body.id as string };
+  }
+
+  /** Waits until the delivery is recorded as succeeded, so a kill afterwards cannot make it due again. */
+  async function recorded(owner: ApiClient, endpointId: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const res = await owner.get(`/api/v1/webhooks/endpoints/${endpointId}/deliveries`);
+      if ((res.body?.items as Array<{ status: string }> | undefined)?.some((d) => d.status === 'succeeded')) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('delivery not recorded as succeeded');
   }
 
   it('delivers an event committed just before the process was killed, after a restart', async () => {
     // No worker: the event and its dispatch job are committed, and nothing has touched them when the kill comes.
     const first = await startChild({ ...env, WORKER_ENABLED: 'false' });
-    const { owner, secret } = await tenantWithEndpoint(first);
+    const { owner, secret, endpointId } = await tenantWithEndpoint(first);
     expect((await owner.patch('/api/v1/tenants/current', { settings: { crash: 'before-delivery' } })).status).toBe(200);
     await kill(first);
     expect(receiver.received).toHaveLength(0);
@@ -115,6 +92,8 @@ function kill(child: Child): Promise<void> {
       };
       expect(payload.type).toBe('tenant.updated');
       expect(payload.data.fields).toEqual(['settings']);
+      // The session was issued by the first process; the database keeps it valid for the second.
+      await recorded(owner.at(second.url), endpointId);
     } finally {
       await kill(second);
       receiver.received.length = 0;
