@@ -112,7 +112,15 @@ export function deliverWebhookHandler(deps: DeliveryDeps): JobHandler {
 
     const secrets = [deps.secrets.open(loaded.secret)];
     if (loaded.previousSecret && loaded.previousSecretExpiresAt && loaded.previousSecretExpiresAt > new Date()) {
-      secrets.push(deps.secrets.open(loaded.previousSecret));
+      // A previous secret sealed under an older AUTH_SECRET cannot be opened; signing with the current one is enough.
+      try {
+        secrets.push(deps.secrets.open(loaded.previousSecret));
+      } catch {
+        deps.logger.warn(
+          { endpointId: loaded.endpointId },
+          'previous webhook secret cannot be opened; signing with the current one only',
+        );
+      }
     }
     const timestamp = Math.floor(Date.now() / 1000);
     const started = performance.now();
