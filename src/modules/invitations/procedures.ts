@@ -230,6 +230,7 @@ export const invitationsRouter = router({
           targetType: 'invitation',
           targetId: input.id,
         });
+        await emitEvent(tx, actorOf(principal, ctx), 'invitation.updated', { id: input.id, status: 'cancelled' });
         return updated;
       });
       return toInvitationOutput(row);
@@ -266,6 +267,7 @@ export const invitationsRouter = router({
           targetType: 'invitation',
           targetId: input.id,
         });
+        await emitEvent(tx, actorOf(principal, ctx), 'invitation.updated', { id: input.id, resent: true });
         const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tenantId));
         return { row: updated, tenantName: tenant?.name ?? 'a tenant' };
       });

@@ -79,6 +79,7 @@ export const tenantsRouter = router({
             targetId: id,
           },
         );
+        await emitEvent(tx, { tenantId: id, userId: ctx.identity.userId, requestId: ctx.requestId }, 'tenant.created', { id });
         const [row] = await tx.select(tenantColumns).from(tenants).where(eq(tenants.id, id));
         if (!row) throw new AppError('INTERNAL');
         return row;
@@ -188,6 +189,7 @@ export const tenantsRouter = router({
           targetType: 'tenant',
           targetId: row.id,
         });
+        await emitEvent(tx, actorOf(principal, ctx), 'tenant.deleted', { id: row.id });
       });
       await ctx.services.sessions.setActiveTenant(session.sessionToken, null);
       return { deleted: true as const };

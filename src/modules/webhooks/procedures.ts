@@ -272,6 +272,7 @@ export const webhooksRouter = router({
           targetType: 'webhook_endpoint',
           targetId: input.id,
         });
+        await emitEvent(tx, actorOf(principal, ctx), 'webhook_endpoint.updated', { id: input.id, fields: ['secret'] });
       });
       return { secret, previousSecretExpiresAt: expiresAt.toISOString() };
     }),
