@@ -46,7 +46,9 @@ export async function readiness(database: Database, redisDegraded?: () => boolea
     timed(() => rlsInForce(database)),
   ]);
   // Redis only counts where it is configured; while it is down the process still serves (docs/operations.md).
-  const redis = redisDegraded ? { ok: !redisDegraded(), ms: 0, ...(redisDegraded() ? { detail: 'unreachable' } : {}) } : undefined;
+  const redis = redisDegraded
+    ? { ok: !redisDegraded(), ms: 0, ...(redisDegraded() ? { detail: 'unreachable' } : {}) }
+    : undefined;
   return {
     ready: db.ok && migrations.ok && rls.ok && (redis?.ok ?? true),
     checks: { database: db, migrations, rls, ...(redis ? { redis } : {}) },
