@@ -39,6 +39,11 @@ async function main(command: string | undefined): Promise<void> {
         if (stopping) return;
         stopping = true;
         server.app.log.info({ signal }, 'shutting down');
+        // In-flight requests and deliveries get this long; then the process leaves anyway.
+        setTimeout(() => {
+          server.app.log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown took too long; exiting');
+          process.exit(1);
+        }, config.SHUTDOWN_GRACE_MS).unref();
         server.stop().then(
           () => process.exit(0),
           () => process.exit(1),

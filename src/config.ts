@@ -126,6 +126,8 @@ export const configSchema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** Tenant transactions slower than this are logged and kept for the slow-query API. */
   SLOW_QUERY_MS: z.coerce.number().int().min(1).default(500),
+  /** On SIGTERM, how long in-flight requests and deliveries may take before the process exits anyway. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
