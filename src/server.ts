@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { type Caller, createRequestContext, type RequestContext, resolveCaller, type Services } from './api/context.ts';
+import { registerCrmCsvRoutes } from './api/crm-csv.ts';
 import { AppError, errorBody } from './api/errors.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appErrorOf } from './api/procedures.ts';
@@ -277,6 +278,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   });
   registerRest(app, contextOf);
+  await registerCrmCsvRoutes(app, contextOf);
 
   const openApi = buildOpenApiDocument(publicUrl(config));
   app.get('/api/openapi.json', async () => openApi);

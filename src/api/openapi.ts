@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CRM_CSV_OPENAPI_PATHS } from './crm-csv.ts';
 import { ERROR_CATALOGUE } from './errors.ts';
 import { restRoutes } from './rest.ts';
 
@@ -102,6 +103,7 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
       },
       schemas: { Error: errorSchema },
     },
-    paths,
+    // Streaming CSV routes are transports of their own, not procedures; they describe themselves.
+    paths: { ...paths, ...CRM_CSV_OPENAPI_PATHS },
   };
 }

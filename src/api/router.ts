@@ -1,5 +1,6 @@
 import { apiKeysRouter } from '../modules/api-keys/procedures.ts';
 import { auditRouter } from '../modules/audit/procedures.ts';
+import { crmRouter } from '../modules/crm/router.ts';
 import { invitationsRouter } from '../modules/invitations/procedures.ts';
 import { meRouter } from '../modules/me/procedures.ts';
 import { membersRouter } from '../modules/members/procedures.ts';
@@ -21,6 +22,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   observability: observabilityRouter,
   platform: platformRouter,
+  crm: crmRouter,
   realtime: realtimeRouter,
 });
 

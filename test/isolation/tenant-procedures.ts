@@ -109,6 +109,75 @@ async function deliveryIn(t: TestServer, a: TenantFixture): Promise<string> {
   return row.id;
 }
 
+// --- crm arrangements ----------------------------------------------------------
+
+/** A JSON body that nests (the Target type describes flat query strings; bodies are sent as JSON). */
+const jsonBody = (input: Record<string, unknown>) => input as Target['input'];
+
+/** A short random word: a marker that appears only where A's record does. */
+const markerWord = (label: string) =>
+  `${label}${uniqueEmail('m')
+    .slice(2, 12)
+    .replace(/[^a-z0-9]/g, '')}`;
+
+async function created(res: { status: number; body: any }, what: string): Promise<any> {
+  if (res.status !== 201) throw new Error(`arrange: ${what} failed ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** A contact in A, created through the API. */
+async function contactIn(a: TenantFixture): Promise<{ id: string; name: string; email: string }> {
+  const name = markerWord('contact');
+  const email = uniqueEmail('a-contact');
+  const body = await created(await a.member.post('/api/v1/crm/contacts', { name, email }), 'contact');
+  return { id: body.id, name, email };
+}
+
+/** A contact in A, deleted (soft) through the API. */
+async function deletedContactIn(a: TenantFixture): Promise<{ id: string; email: string }> {
+  const contact = await contactIn(a);
+  const res = await a.member.delete(`/api/v1/crm/contacts/${contact.id}`);
+  if (res.status !== 200) throw new Error(`arrange: contact delete failed ${res.status}`);
+  return contact;
+}
+
+async function companyIn(a: TenantFixture): Promise<{ id: string; name: string; domain: string }> {
+  const name = markerWord('company');
+  const domain = `${markerWord('d')}.example.com`;
+  const body = await created(await a.member.post('/api/v1/crm/companies', { name, domain }), 'company');
+  return { id: body.id, name, domain };
+}
+
+async function pipelineIn(a: TenantFixture): Promise<{ id: string; name: string; stages: { id: string; name: string }[] }> {
+  const name = markerWord('pipeline');
+  const stages = [{ name: markerWord('first') }, { name: markerWord('second') }, { name: markerWord('won'), isWon: true }];
+  const body = await created(await a.member.post('/api/v1/crm/pipelines', { name, stages }), 'pipeline');
+  return { id: body.id, name, stages: body.stages };
+}
+
+async function leadIn(a: TenantFixture) {
+  const pipeline = await pipelineIn(a);
+  const title = markerWord('lead');
+  const body = await created(await a.member.post('/api/v1/crm/leads', { title, pipelineId: pipeline.id }), 'lead');
+  return { id: body.id as string, title, pipeline };
+}
+
+async function activityIn(a: TenantFixture, links: Record<string, string>): Promise<{ id: string; subject: string }> {
+  const subject = markerWord('activity');
+  const body = await created(await a.member.post('/api/v1/crm/activities', { type: 'note', subject, ...links }), 'activity');
+  return { id: body.id, subject };
+}
+
+async function customFieldIn(a: TenantFixture): Promise<{ id: string; key: string; label: string }> {
+  const key = markerWord('field');
+  const label = markerWord('label');
+  const body = await created(
+    await a.admin.post('/api/v1/crm/custom-fields', { entity: 'contacts', key, label, type: 'text' }),
+    'custom field',
+  );
+  return { id: body.id, key, label };
+}
+
 const memberMarkers = (a: TenantFixture) => [a.owner.userId, a.admin.userId, a.member.userId, a.owner.email, a.member.email];
 
 export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
@@ -285,6 +354,308 @@ export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
   'POST /api/v1/webhooks/deliveries/{id}/replay': {
     shape: 'object',
     arrange: async ({ t, a }) => ({ params: { id: await deliveryIn(t, a) }, markers: [] }),
+  },
+  // --- crm: contacts -----------------------------------------------------------
+  'GET /api/v1/crm/contacts': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      return { input: { limit: 100 }, markers: [contact.id, contact.email] };
+    },
+  },
+  'GET /api/v1/crm/contacts/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      return { params: { id: contact.id }, markers: [contact.id, contact.email] };
+    },
+  },
+  'GET /api/v1/crm/contacts/{id}/timeline': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      const activity = await activityIn(a, { contactId: contact.id });
+      return { params: { id: contact.id }, markers: [activity.id, activity.subject] };
+    },
+  },
+  'POST /api/v1/crm/contacts': {
+    shape: 'create',
+    arrange: async () => ({ input: { name: 'Smuggled', email: uniqueEmail('smuggled') }, markers: [] }),
+  },
+  'PATCH /api/v1/crm/contacts/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      return { params: { id: contact.id }, input: { title: 'changed' }, markers: [contact.email] };
+    },
+  },
+  'DELETE /api/v1/crm/contacts/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      return { params: { id: contact.id }, markers: [contact.email] };
+    },
+  },
+  'POST /api/v1/crm/contacts/{id}/restore': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await deletedContactIn(a);
+      return { params: { id: contact.id }, markers: [contact.email] };
+    },
+  },
+  'POST /api/v1/crm/contacts/{id}/purge': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await deletedContactIn(a);
+      return { params: { id: contact.id }, markers: [contact.email] };
+    },
+  },
+  // Bulk routes act on ids in the active tenant and answer { items: [per id] },
+  // like a list: B's request names A's ids and must change nothing in A. The
+  // ids are echoed back by design, so the markers are what only A's rows hold.
+  'POST /api/v1/crm/contacts/bulk-update': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      return { input: jsonBody({ ids: [contact.id], changes: { source: 'bulk' } }), markers: [contact.email, contact.name] };
+    },
+  },
+  'POST /api/v1/crm/contacts/bulk-delete': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      return { input: { ids: [contact.id] }, markers: [contact.email, contact.name] };
+    },
+  },
+
+  // --- crm: companies ----------------------------------------------------------
+  'GET /api/v1/crm/companies': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      return { input: { limit: 100 }, markers: [company.id, company.domain] };
+    },
+  },
+  'GET /api/v1/crm/companies/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      return { params: { id: company.id }, markers: [company.id, company.domain] };
+    },
+  },
+  'POST /api/v1/crm/companies': {
+    shape: 'create',
+    arrange: async () => ({ input: { name: 'Smuggled', domain: `${markerWord('smuggled')}.example.com` }, markers: [] }),
+  },
+  'PATCH /api/v1/crm/companies/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      return { params: { id: company.id }, input: { industry: 'changed' }, markers: [company.domain] };
+    },
+  },
+  'DELETE /api/v1/crm/companies/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      return { params: { id: company.id }, markers: [company.domain] };
+    },
+  },
+  'GET /api/v1/crm/companies/{id}/timeline': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      const activity = await activityIn(a, { companyId: company.id });
+      return { params: { id: company.id }, markers: [activity.id, activity.subject] };
+    },
+  },
+
+  // --- crm: pipelines ----------------------------------------------------------
+  'GET /api/v1/crm/pipelines': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      return { input: { limit: 100 }, markers: [pipeline.id, pipeline.name, ...pipeline.stages.map((s) => s.id)] };
+    },
+  },
+  'GET /api/v1/crm/pipelines/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      return { params: { id: pipeline.id }, markers: [pipeline.name, ...pipeline.stages.map((s) => s.name)] };
+    },
+  },
+  'POST /api/v1/crm/pipelines': {
+    shape: 'create',
+    arrange: async () => ({ input: jsonBody({ name: 'Smuggled', stages: [{ name: 'Only' }] }), markers: [] }),
+  },
+  'PATCH /api/v1/crm/pipelines/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      return { params: { id: pipeline.id }, input: { name: 'changed' }, markers: [pipeline.name] };
+    },
+  },
+  'DELETE /api/v1/crm/pipelines/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      return { params: { id: pipeline.id }, markers: [pipeline.name] };
+    },
+  },
+  'POST /api/v1/crm/pipelines/{id}/stages': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      return { params: { id: pipeline.id }, input: { name: 'added' }, markers: [pipeline.name] };
+    },
+  },
+  'PATCH /api/v1/crm/stages/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      const stage = pipeline.stages[0] as { id: string; name: string };
+      return { params: { id: stage.id }, input: { name: 'renamed' }, markers: [pipeline.name, stage.name] };
+    },
+  },
+  'DELETE /api/v1/crm/stages/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const pipeline = await pipelineIn(a);
+      const stage = pipeline.stages[1] as { id: string; name: string };
+      return { params: { id: stage.id }, markers: [pipeline.name, stage.name] };
+    },
+  },
+
+  // --- crm: leads --------------------------------------------------------------
+  'GET /api/v1/crm/leads': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      return { input: { limit: 100 }, markers: [lead.id, lead.title] };
+    },
+  },
+  'GET /api/v1/crm/leads/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      return { params: { id: lead.id }, markers: [lead.id, lead.title] };
+    },
+  },
+  'POST /api/v1/crm/leads': {
+    shape: 'create',
+    // Names A's pipeline: B's callers are refused (422), A's owner creates the lead.
+    arrange: async ({ a }) => ({ input: { title: 'Smuggled', pipelineId: (await pipelineIn(a)).id }, markers: [] }),
+  },
+  'PATCH /api/v1/crm/leads/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      return { params: { id: lead.id }, input: { title: 'changed' }, markers: [lead.title] };
+    },
+  },
+  'POST /api/v1/crm/leads/{id}/move': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      const target = lead.pipeline.stages[1] as { id: string; name: string };
+      return { params: { id: lead.id }, input: { stageId: target.id }, markers: [lead.title, target.name] };
+    },
+  },
+  'DELETE /api/v1/crm/leads/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      return { params: { id: lead.id }, markers: [lead.title] };
+    },
+  },
+  'GET /api/v1/crm/leads/{id}/history': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      const first = lead.pipeline.stages[0] as { id: string; name: string };
+      return { params: { id: lead.id }, markers: [first.id, first.name] };
+    },
+  },
+  'GET /api/v1/crm/leads/{id}/timeline': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      const activity = await activityIn(a, { leadId: lead.id });
+      return { params: { id: lead.id }, markers: [activity.id, activity.subject] };
+    },
+  },
+
+  // --- crm: activities ---------------------------------------------------------
+  'GET /api/v1/crm/activities': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const activity = await activityIn(a, { contactId: (await contactIn(a)).id });
+      return { input: { limit: 100 }, markers: [activity.id, activity.subject] };
+    },
+  },
+  'GET /api/v1/crm/activities/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const activity = await activityIn(a, { contactId: (await contactIn(a)).id });
+      return { params: { id: activity.id }, markers: [activity.id, activity.subject] };
+    },
+  },
+  'POST /api/v1/crm/activities': {
+    shape: 'create',
+    // Links A's contact: B's callers are refused (422), A's owner records the activity.
+    arrange: async ({ a }) => ({ input: { type: 'note', subject: 'Smuggled', contactId: (await contactIn(a)).id }, markers: [] }),
+  },
+  'PATCH /api/v1/crm/activities/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const activity = await activityIn(a, { contactId: (await contactIn(a)).id });
+      return { params: { id: activity.id }, input: { subject: 'changed' }, markers: [activity.subject] };
+    },
+  },
+  'DELETE /api/v1/crm/activities/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const activity = await activityIn(a, { contactId: (await contactIn(a)).id });
+      return { params: { id: activity.id }, markers: [activity.subject] };
+    },
+  },
+
+  // --- crm: custom fields and search ---------------------------------------------
+  'GET /api/v1/crm/custom-fields': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const field = await customFieldIn(a);
+      return { markers: [field.id, field.key, field.label] };
+    },
+  },
+  'POST /api/v1/crm/custom-fields': {
+    shape: 'create',
+    arrange: async () => ({ input: { entity: 'contacts', key: 'smuggled', label: 'Smuggled', type: 'text' }, markers: [] }),
+  },
+  'PATCH /api/v1/crm/custom-fields/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const field = await customFieldIn(a);
+      return { params: { id: field.id }, input: { label: 'changed' }, markers: [field.key, field.label] };
+    },
+  },
+  'DELETE /api/v1/crm/custom-fields/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const field = await customFieldIn(a);
+      return { params: { id: field.id }, markers: [field.key, field.label] };
+    },
+  },
+  'GET /api/v1/crm/search': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      // One word that names both records, so a search for it finds A's contact and company.
+      const word = markerWord('shared');
+      const contact = await created(await a.member.post('/api/v1/crm/contacts', { name: `${word} person` }), 'contact');
+      const company = await created(await a.member.post('/api/v1/crm/companies', { name: `${word} corp` }), 'company');
+      return { input: { q: word }, markers: [contact.id, company.id] };
+    },
   },
 };
 

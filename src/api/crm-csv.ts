@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CsvError, parse } from 'csv-parse';
+import { stringify } from 'csv-stringify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { exportContacts } from '../modules/crm/contacts/export.ts';
+import { type CsvRow, importContacts, MalformedCsv } from '../modules/crm/contacts/import.ts';
+import { contactFilters } from '../modules/crm/contacts/read.ts';
+import type { RequestContext } from './context.ts';
+import { AppError } from './errors.ts';
+import { actingInTenant } from './procedures.ts';
+
+/**
+ * CSV import and export of contacts: a thin streaming transport over the CRM
+ * module. The caller is resolved exactly as tenant procedures resolve it
+ * (session or API key, X-Tenant-Id among the caller's memberships, crm:write
+ * or crm:read for keys); the module does everything inside withTenant.
+ *
+ *   POST /api/v1/crm/contacts/import?mode=partial|atomic&duplicates=skip|update   (text/csv body)
+ *   GET  /api/v1/crm/contacts/export?<the contact list's filters>                  (text/csv response)
+ */
+
+export const IMPORT_PATH = '/api/v1/crm/contacts/import';
+export const EXPORT_PATH = '/api/v1/crm/contacts/export';
+
+/** Largest accepted upload. The file is spooled to disk, so this bounds disk, not memory. */
+const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+/** Largest single record: a longer one is malformed (an unclosed quote swallowing the file). */
+const MAX_RECORD_BYTES = 64 * 1024;
+/** How long a socket may stay silent while a large import is processed. */
+const IMPORT_SOCKET_TIMEOUT_MS = 15 * 60 * 1000;
+
+const importQuery = z.object({
+  mode: z.enum(['partial', 'atomic']).default('partial'),
+  duplicates: z.enum(['skip', 'update']).default('skip'),
+});
+
+function parsed<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  throw new AppError(
+    'VALIDATION_FAILED',
+    undefined,
+    result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  );
+}
+
+/** Counts bytes through, failing with 413 past the limit. */
+function byteLimit(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new AppError('PAYLOAD_TOO_LARGE'));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Parsed records with their line numbers; a CSV syntax error ends the sequence as MalformedCsv. */
+async function* csvRecords(source: Readable): AsyncGenerator<CsvRow> {
+  const parser = source.pipe(
+    parse({
+      bom: true,
+      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      info: true,
+      skip_empty_lines: true,
+      max_record_size: MAX_RECORD_BYTES,
+    }),
+  );
+  try {
+    for await (const { info, record } of parser as AsyncIterable<{ info: { lines: number }; record: Record<string, string> }>) {
+      yield { line: info.lines, values: record };
+    }
+  } catch (error) {
+    if (error instanceof CsvError) {
+      const line = (error as CsvError & { lines?: number }).lines ?? null;
+      throw new MalformedCsv(line, `malformed CSV: ${error.message.replace(/^Invalid [^:]*: /, '')}`.slice(0, 300));
+    }
+    throw error;
+  } finally {
+    source.destroy();
+  }
+}
+
+/**
+ * Spreadsheets run cells that start with = + - @ as formulas. Such cells are
+ * prefixed with a quote, except numbers and phone numbers (+1 555 ...).
+ */
+export function neutralizeFormula(cell: string): string {
+  if (!/^[=+\-@\t\r]/.test(cell) || /^[+-]?[\d\s().-]+$/.test(cell)) return cell;
+  return `'${cell}`;
+}
+
+/**
+ * The two CSV routes as OpenAPI path items: they are not procedures, so the
+ * generated document (api/openapi.ts) does not see them by itself. Merge into
+ * its `paths` to document them.
+ */
+export const CRM_CSV_OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
+  [IMPORT_PATH]: {
+    post: {
+      operationId: 'crm.contacts.import',
+      summary: 'Import contacts from CSV (streamed); see docs/crm.md for columns and modes',
+      tags: ['crm'],
+      'x-palisade-scope': 'crm:write',
+      parameters: [
+        {
+          name: 'mode',
+          in: 'query',
+          required: false,
+          schema: { type: 'string', enum: ['partial', 'atomic'], default: 'partial' },
+        },
+        {
+          name: 'duplicates',
+          in: 'query',
+          required: false,
+          schema: { type: 'string', enum: ['skip', 'update'], default: 'skip' },
+        },
+      ],
+      requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+      responses: {
+        '200': { description: 'The import report (rows, created, updated, skipped, rejected, rejectedRows)' },
+        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    },
+  },
+  [EXPORT_PATH]: {
+    get: {
+      operationId: 'crm.contacts.export',
+      summary: 'Export contacts as CSV (streamed), with the filters of GET /crm/contacts',
+      tags: ['crm'],
+      'x-palisade-scope': 'crm:read',
+      parameters: Object.keys(contactFilters.shape).map((name) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+      })),
+      responses: {
+        '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    },
+  },
+};
+
+export async function registerCrmCsvRoutes(
+  app: FastifyInstance,
+  contextOf: (req: FastifyRequest) => Promise<RequestContext>,
+): Promise<void> {
+  await app.register(async (scope) => {
+    // The body is handed over as the raw stream: the JSON body limit does not apply, MAX_IMPORT_BYTES does.
+    scope.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+
+    scope.post(IMPORT_PATH, async (req, reply) => {
+      const ctx = await contextOf(req);
+      const { principal } = await actingInTenant(ctx, 'crm:write');
+      const options = parsed(importQuery, req.query);
+      if (!(req.body instanceof Readable)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv.');
+      // Spooled to disk first: the upload completes at network speed (within the
+      // server's request timeout), and the import then reads the file at its own pace.
+      const file = join(tmpdir(), `palisade-import-${randomUUID()}.csv`);
+      try {
+        await pipeline(req.body, byteLimit(MAX_IMPORT_BYTES), createWriteStream(file, { mode: 0o600 }));
+        req.raw.setTimeout(IMPORT_SOCKET_TIMEOUT_MS);
+        const report = await importContacts(principal, ctx, csvRecords(createReadStream(file)), {
+          atomic: options.mode === 'atomic',
+          duplicates: options.duplicates,
+        });
+        return reply.code(200).send(report);
+      } finally {
+        await rm(file, { force: true });
+      }
+    });
+
+    scope.get(EXPORT_PATH, async (req, reply) => {
+      const ctx = await contextOf(req);
+      const { principal } = await actingInTenant(ctx, 'crm:read');
+      const filters = parsed(contactFilters, req.query);
+      const records = exportContacts(principal, filters);
+      // The header comes after the first read: a failure there is still a JSON error, not a broken file.
+      const first = await records.next();
+      async function* cells() {
+        if (!first.done) yield first.value;
+        for await (const record of records) yield record.map(neutralizeFormula);
+      }
+      const body = Readable.from(cells()).pipe(stringify());
+      return reply
+        .code(200)
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="contacts.csv"')
+        .send(body);
+    });
+  });
+}

@@ -1,0 +1,212 @@
+import { and, arrayContains, eq, or, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { AppError } from '../../../api/errors.ts';
+import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
+import { router, tenantProcedure } from '../../../api/procedures.ts';
+import { actorOf } from '../../../audit/record.ts';
+import { withTenant } from '../../../db/tenant.ts';
+import { emitEvent } from '../../../events/emit.ts';
+import { ACTIVITY_SORT, activityOutput, activityPage, detachActivities, timelineFilter } from '../activities/model.ts';
+import { contacts } from '../contacts/schema.ts';
+import { applyCustomFields, loadDefinitions } from '../custom-fields/validate.ts';
+import { idInput, matchesText, startsWith } from '../fields.ts';
+import { leads } from '../leads/schema.ts';
+import { companyColumns, companyFields, companyOutput, findCompany, toCompanyOutput } from './model.ts';
+import { companies, companySearchDocument } from './schema.ts';
+
+const COMPANY_SORT = ['name', 'createdAt', 'updatedAt'] as const;
+const sortColumns = { name: companies.name, createdAt: companies.createdAt, updatedAt: companies.updatedAt };
+
+const tags = ['crm'];
+
+export const companiesRouter = router({
+  list: tenantProcedure
+    .meta({
+      scope: 'crm:read',
+      summary: 'Companies: full-text search (q), prefix search on name or domain, filters, sorting, cursor pages',
+      tags,
+      rest: { method: 'GET', path: '/crm/companies' },
+    })
+    .input(
+      listInput(COMPANY_SORT, 'name').extend({
+        q: z.string().trim().min(1).max(200).optional(),
+        prefix: z.string().trim().min(1).max(100).optional(),
+        tag: z.string().trim().min(1).max(50).optional(),
+        domain: z.string().trim().min(1).max(253).optional(),
+        industry: z.string().trim().min(1).max(100).optional(),
+      }),
+    )
+    .output(pageOf(companyOutput))
+    .query(async ({ ctx, input }) => {
+      const { where, orderBy, limit } = keyset(input, sortColumns, companies.id);
+      const rows = await withTenant(ctx.principal, (tx) =>
+        tx
+          .select(companyColumns)
+          .from(companies)
+          .where(
+            and(
+              eq(companies.tenantId, ctx.principal.tenantId),
+              input.q ? matchesText(companySearchDocument(companies), input.q) : undefined,
+              input.prefix
+                ? or(
+                    sql`lower(${companies.name}) like ${startsWith(input.prefix)}`,
+                    sql`${companies.domain} like ${startsWith(input.prefix)}`,
+                  )
+                : undefined,
+              input.tag ? arrayContains(companies.tags, [input.tag]) : undefined,
+              input.domain ? eq(companies.domain, input.domain.toLowerCase()) : undefined,
+              input.industry ? eq(companies.industry, input.industry) : undefined,
+              where,
+            ),
+          )
+          .orderBy(...orderBy)
+          .limit(limit),
+      );
+      const result = page(rows, input, (row, field) => [row[field as (typeof COMPANY_SORT)[number]], row.id]);
+      return { items: result.items.map(toCompanyOutput), nextCursor: result.nextCursor };
+    }),
+
+  get: tenantProcedure
+    .meta({ scope: 'crm:read', summary: 'One company', tags, rest: { method: 'GET', path: '/crm/companies/{id}' } })
+    .input(idInput)
+    .output(companyOutput)
+    .query(async ({ ctx, input }) =>
+      toCompanyOutput(await withTenant(ctx.principal, (tx) => findCompany(tx, ctx.principal, input.id))),
+    ),
+
+  create: tenantProcedure
+    .meta({
+      scope: 'crm:write',
+      summary: 'Add a company; its domain is unique in the tenant (409 otherwise)',
+      tags,
+      rest: { method: 'POST', path: '/crm/companies', status: 201 },
+    })
+    .input(
+      z.object({
+        name: companyFields.name,
+        domain: companyFields.domain.optional(),
+        industry: companyFields.industry.optional(),
+        size: companyFields.size.optional(),
+        address: companyFields.address.optional(),
+        tags: companyFields.tags.default([]),
+        customFields: companyFields.customFields.default({}),
+      }),
+    )
+    .output(companyOutput)
+    .mutation(async ({ ctx, input }) => {
+      const { principal } = ctx;
+      const row = await withTenant(principal, async (tx) => {
+        const { values, issues } = applyCustomFields(await loadDefinitions(tx, principal, 'companies'), {}, input.customFields);
+        if (issues.length > 0) throw new AppError('VALIDATION_FAILED', undefined, issues);
+        const [created] = await tx
+          .insert(companies)
+          .values({
+            tenantId: principal.tenantId,
+            name: input.name,
+            domain: input.domain ?? null,
+            industry: input.industry ?? null,
+            size: input.size ?? null,
+            address: input.address ?? null,
+            tags: input.tags,
+            customFields: values,
+          })
+          .returning(companyColumns);
+        if (!created) throw new AppError('INTERNAL');
+        await emitEvent(tx, actorOf(principal, ctx), 'company.created', {
+          id: created.id,
+          name: created.name,
+          domain: created.domain,
+        });
+        return created;
+      });
+      return toCompanyOutput(row);
+    }),
+
+  update: tenantProcedure
+    .meta({
+      scope: 'crm:write',
+      summary: 'Change a company; customFields are merged (null removes a value)',
+      tags,
+      rest: { method: 'PATCH', path: '/crm/companies/{id}' },
+    })
+    .input(
+      idInput.extend({
+        name: companyFields.name.optional(),
+        domain: companyFields.domain.optional(),
+        industry: companyFields.industry.optional(),
+        size: companyFields.size.optional(),
+        address: companyFields.address.optional(),
+        tags: companyFields.tags.optional(),
+        customFields: companyFields.customFields.optional(),
+      }),
+    )
+    .output(companyOutput)
+    .mutation(async ({ ctx, input }) => {
+      const { principal } = ctx;
+      const { id, customFields, ...changes } = input;
+      const row = await withTenant(principal, async (tx) => {
+        const previous = await findCompany(tx, principal, id, true);
+        const { values, issues } = applyCustomFields(
+          await loadDefinitions(tx, principal, 'companies'),
+          previous.customFields,
+          customFields,
+        );
+        if (issues.length > 0) throw new AppError('VALIDATION_FAILED', undefined, issues);
+        const [updated] = await tx
+          .update(companies)
+          .set({ ...changes, customFields: values, updatedAt: new Date() })
+          .where(and(eq(companies.tenantId, principal.tenantId), eq(companies.id, id)))
+          .returning(companyColumns);
+        if (!updated) throw new AppError('NOT_FOUND');
+        const fields = Object.keys(input).filter((k) => k !== 'id');
+        await emitEvent(tx, actorOf(principal, ctx), 'company.updated', { id, fields });
+        return updated;
+      });
+      return toCompanyOutput(row);
+    }),
+
+  delete: tenantProcedure
+    .meta({
+      scope: 'crm:write',
+      summary: 'Remove a company: its contacts and leads stay, unlinked; activities linked only to it go with it',
+      tags,
+      rest: { method: 'DELETE', path: '/crm/companies/{id}' },
+    })
+    .input(idInput)
+    .output(z.object({ deleted: z.literal(true) }))
+    .mutation(async ({ ctx, input }) => {
+      const { principal } = ctx;
+      await withTenant(principal, async (tx) => {
+        await findCompany(tx, principal, input.id, true);
+        const tenant = principal.tenantId;
+        await tx
+          .update(contacts)
+          .set({ companyId: null, updatedAt: new Date() })
+          .where(and(eq(contacts.tenantId, tenant), eq(contacts.companyId, input.id)));
+        await tx
+          .update(leads)
+          .set({ companyId: null, updatedAt: new Date() })
+          .where(and(eq(leads.tenantId, tenant), eq(leads.companyId, input.id)));
+        await detachActivities(tx, principal, 'companyId', input.id);
+        await tx.delete(companies).where(and(eq(companies.tenantId, tenant), eq(companies.id, input.id)));
+        await emitEvent(tx, actorOf(principal, ctx), 'company.deleted', { id: input.id });
+      });
+      return { deleted: true as const };
+    }),
+
+  timeline: tenantProcedure
+    .meta({
+      scope: 'crm:read',
+      summary: "A company's timeline: its activities and those of its contacts and leads, newest first",
+      tags,
+      rest: { method: 'GET', path: '/crm/companies/{id}/timeline' },
+    })
+    .input(listInput(ACTIVITY_SORT, '-createdAt').extend({ id: z.guid() }))
+    .output(pageOf(activityOutput))
+    .query(({ ctx, input }) =>
+      withTenant(ctx.principal, async (tx) => {
+        await findCompany(tx, ctx.principal, input.id);
+        return activityPage(tx, ctx.principal, timelineFilter(tx, ctx.principal, { companyId: input.id }), input);
+      }),
+    ),
+});
