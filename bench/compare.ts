@@ -27,17 +27,23 @@ export interface VariantSummary {
 
 export interface Comparison {
   name: string;
-  /** Median over rounds of (A's rate / B's rate), each round's pair measured back to back. */
+  /** What the ratio divides: throughputs (A's rate / B's rate, the default) or p95 latencies (A's p95 / B's p95). */
+  metric: RatioMetric;
+  /** Median over rounds of A/B of the metric, each round's pair measured back to back. */
   ratio: number;
   ratios: number[];
   a: VariantSummary;
   b: VariantSummary;
 }
 
+export type RatioMetric = 'rate' | 'p95';
+
 export interface CompareOptions {
   rounds: number;
   /** Runs each variant once, unrecorded, before the rounds (caches, prepared statements, JIT). */
   warmup: boolean;
+  /** Throughputs (default: higher A/B is better) or p95 latencies (lower A/B is better). */
+  metric?: RatioMetric;
 }
 
 function summary(variant: Variant, runs: Measurement[]): VariantSummary {
@@ -50,7 +56,7 @@ function summary(variant: Variant, runs: Measurement[]): VariantSummary {
   };
 }
 
-const show = (m: Measurement) => `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50Ms.toFixed(2)} ms`;
+const show = (m: Measurement) => `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50Ms.toFixed(2)} ms p95 ${m.p95Ms.toFixed(2)} ms`;
 
 /**
  * Measures A and B side by side: interleaved rounds (A B, then B A, so that
@@ -59,7 +65,8 @@ const show = (m: Measurement) => `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50
  * median of paired ratios is what survives that noise.
  */
 export async function compare(name: string, a: Variant, b: Variant, options: CompareOptions): Promise<Comparison> {
-  console.error(`\n${name}: ${a.label}  vs  ${b.label}`);
+  const metric = options.metric ?? 'rate';
+  console.error(`\n${name}: ${a.label}  vs  ${b.label}${metric === 'p95' ? '  (ratio of p95 latencies)' : ''}`);
   if (options.warmup) {
     await a.measure();
     await b.measure();
@@ -79,11 +86,18 @@ export async function compare(name: string, a: Variant, b: Variant, options: Com
     }
     runsA.push(ma);
     runsB.push(mb);
-    const ratio = ma.rate / mb.rate;
+    const ratio = metric === 'p95' ? ma.p95Ms / mb.p95Ms : ma.rate / mb.rate;
     ratios.push(ratio);
     console.error(`  round ${i + 1}/${options.rounds}  A ${show(ma)}   B ${show(mb)}   A/B ${ratio.toFixed(3)}`);
   }
-  const result = { name, ratio: median(ratios), ratios: ratios.map((r) => round(r)), a: summary(a, runsA), b: summary(b, runsB) };
+  const result = {
+    name,
+    metric,
+    ratio: median(ratios),
+    ratios: ratios.map((r) => round(r)),
+    a: summary(a, runsA),
+    b: summary(b, runsB),
+  };
   console.error(`  median A/B ${result.ratio.toFixed(3)}`);
   return result;
 }

@@ -1,9 +1,13 @@
 import { and, eq } from 'drizzle-orm';
+import type { z } from 'zod';
 import { keyset, listInput } from '../src/api/pagination.ts';
 import { auditLog } from '../src/audit/schema.ts';
 import type { Database, Statement, Tx } from '../src/db/client.ts';
 import { bindToDatabase, type TenantPrincipal, withTenant } from '../src/db/tenant.ts';
 import { auditColumns } from '../src/modules/audit/procedures.ts';
+import { contactColumns } from '../src/modules/crm/contacts/model.ts';
+import { CONTACT_SORT, contactFilters, contactWhere } from '../src/modules/crm/contacts/read.ts';
+import { contacts } from '../src/modules/crm/contacts/schema.ts';
 import { BYPASS_ROLE } from './database.ts';
 
 /**
@@ -87,4 +91,31 @@ export function bypassEnterStatementOf(user: BenchUser, tenantId: string): State
   const text = real.text.replace("set_config('role', 'palisade_app', true)", `set_config('role', '${BYPASS_ROLE}', true)`);
   if (text === real.text) throw new Error(`unexpected enter statement: ${real.text}`);
   return { text, params: real.params };
+}
+
+/**
+ * contacts.list's input (src/modules/crm/contacts/read.ts): its own schema, sorted by name (the default),
+ * first page of 20, with the given filters.
+ */
+const contactsListInput = listInput(CONTACT_SORT, 'name').extend(contactFilters.shape);
+export type ContactsPageInput = z.infer<typeof contactsListInput>;
+
+export function contactsPageInput(filters: { prefix?: string; q?: string }): ContactsPageInput {
+  return contactsListInput.parse({ sort: 'name', ...filters });
+}
+
+/** contacts.list fetches a page as 21 rows, to know whether a next page exists. */
+export const CONTACTS_PAGE_ROWS = contactsPageInput({}).limit + 1;
+
+const contactSortColumns = { name: contacts.name, createdAt: contacts.createdAt, updatedAt: contacts.updatedAt };
+
+/** contacts.list's query, built as the procedure builds it: its columns, contactWhere, the keyset ORDER BY and LIMIT. */
+export function contactsPage(tx: Tx, tenantId: string, input: ContactsPageInput) {
+  const { where, orderBy, limit } = keyset(input, contactSortColumns, contacts.id);
+  return tx
+    .select(contactColumns)
+    .from(contacts)
+    .where(and(contactWhere(tenantId, input), where))
+    .orderBy(...orderBy)
+    .limit(limit);
 }

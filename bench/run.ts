@@ -20,6 +20,7 @@ import { assertRedis, REDIS_URL, realtimeFanout } from './scenarios/realtime-fan
 import { rlsCostGet, rlsCostList } from './scenarios/rls-cost.ts';
 import { rlsCostSql } from './scenarios/rls-cost-sql.ts';
 import { sessionVsApiKey } from './scenarios/session-vs-key.ts';
+import { crmTenantScale, loadCrmData } from './scenarios/tenant-scale-crm.ts';
 import { trpcVsRest } from './scenarios/trpc-vs-rest.ts';
 import { webhookDelivery } from './scenarios/webhook-delivery.ts';
 import { settingsFor } from './settings.ts';
@@ -30,7 +31,8 @@ import { settingsFor } from './settings.ts';
  * Creates a fresh database on the loopback PostgreSQL, loads the data, starts
  * Palisade in a child process, measures each ratio with interleaved rounds,
  * then webhook delivery and realtime fan-out (two more server processes
- * sharing Redis), writes bench/results/latest.json, prints a table, and drops
+ * sharing Redis), then loads CRM contacts in two tenant layouts and compares
+ * their p95, writes bench/results/latest.json, prints a table, and drops
  * everything it created, also when interrupted or failing.
  */
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -156,6 +158,15 @@ async function main(): Promise<void> {
   await server.stop();
   observations.push(await realtimeFanout(eventContext));
 
+  // Last, so that its contacts (twice settings.crm.contacts rows) change nothing the other scenarios read.
+  const crm = settings.crm;
+  console.error(
+    `\nloading CRM contacts: ${crm.contacts.toLocaleString('en')} over ${crm.manyTenants} tenants, the same over ${crm.fewTenants} ...`,
+  );
+  const crmData = await loadCrmData(pg.url, crm);
+  console.error(`loaded in ${crmData.seconds.toFixed(1)} s`);
+  comparisons.push(...(await crmTenantScale({ database, data: crmData, settings })));
+
   const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
   const run = {
     mode: settings.mode,
@@ -170,6 +181,7 @@ async function main(): Promise<void> {
       'API key (admin, audit:read) in http_vs_pgbench and trpc_vs_rest; session cookie in membership_scaling; both in session_vs_api_key',
     servers: 'NODE_ENV=production, RATE_LIMIT_ENABLED=false, JOBS_POLL_MS=1000, WEBHOOK_ALLOWED_HOSTS=127.0.0.1',
     webhook_scenario: `${settings.webhooks.events} webhook.test events by ${settings.webhooks.concurrency} concurrent callers, one endpoint, loopback receiver`,
+    crm_scenario: `${crm.contacts} app.crm_contacts rows over ${crm.manyTenants} tenants (A) and the same rows over ${crm.fewTenants} tenants (B), one table; in-process like db_scenarios; ratio = p95 A / p95 B`,
     realtime_scenario: `${settings.realtime.clients} sockets over 2 processes (Redis ${new URL(REDIS_URL).host}), ${settings.realtime.events} events one every ${settings.realtime.intervalMs} ms`,
     // The machine is shared: the 1-minute load average says how busy it was besides this run.
     load_average_start: Math.round(loadBefore * 100) / 100,
@@ -179,6 +191,8 @@ async function main(): Promise<void> {
     data_rows: rowCount,
     data_tenants: tenants,
     load_seconds: Math.round(load.seconds * 10) / 10,
+    crm_contacts: crm.contacts,
+    crm_load_seconds: Math.round(crmData.seconds * 10) / 10,
     db_concurrency: settings.db.concurrency,
     http_connections: settings.http.connections,
   });

@@ -19,6 +19,11 @@ export interface BenchSettings {
    * autocommit variant uses.
    */
   db: { concurrency: number; poolSize: number; seconds: number; rounds: number; maxOperations: number };
+  /**
+   * crm_*_tenant_scale: `contacts` CRM contacts loaded twice, once over `manyTenants` tenants and once over
+   * `fewTenants`; measured with the in-process loop settings of `db`.
+   */
+  crm: { contacts: number; manyTenants: number; fewTenants: number };
   /** rls_cost_get_sql: pgbench clients (as many as the in-process workers); whole seconds, pgbench's unit. */
   sql: { clients: number; seconds: number; rounds: number };
   /** HTTP and pgbench scenarios: connections (autocannon) = clients (pgbench); server pool = Palisade's default. */
@@ -52,6 +57,7 @@ export function settingsFor(quick: boolean): BenchSettings {
       sampleRows: 2_000,
       fewTenants: 3,
       db: { concurrency: 4, poolSize: 4, seconds: 0.5, rounds: 5, maxOperations: 500_000 },
+      crm: { contacts: 100_000, manyTenants: 1_000, fewTenants: 10 },
       sql: { clients: 4, seconds: 1, rounds: 3 },
       http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 3 },
       webhooks: { events: 200, concurrency: 8, warmupEvents: 20, createSeconds: 30, waitSeconds: 30 },
@@ -64,6 +70,7 @@ export function settingsFor(quick: boolean): BenchSettings {
     sampleRows: 5_000,
     fewTenants: 3,
     db: { concurrency: 4, poolSize: 4, seconds: 1, rounds: 25, maxOperations: 1_000_000 },
+    crm: { contacts: 1_000_000, manyTenants: 1_000, fewTenants: 10 },
     sql: { clients: 4, seconds: 1, rounds: 21 },
     http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 19 },
     webhooks: { events: 1_000, concurrency: 8, warmupEvents: 20, createSeconds: 120, waitSeconds: 60 },
