@@ -58,7 +58,10 @@ import { TestReceiver } from '../../../test/support/receiver.ts';
     });
     expect(signUp.status).toBe(200);
     expect((await owner.post('/api/v1/tenants', { name: 'Crash Co', slug: uniqueSlug('crash') })).status).toBe(201);
-    const endpoint = await owner.post('/api/v1/webhooks/endpoints', { url: `${receiver.url}/hook`, eventTypes: ['tenant.*'] });
+    const endpoint = await owner.post('/api/v1/webhooks/endpoints', {
+      url: `${receiver.url}/hook`,
+      eventTypes: ['tenant.updated'],
+    });
     expect(endpoint.status).toBe(201);
     return { owner, secret: endpoint.body.secret as string, endpointId: endpoint.body.id as string };
   }
