@@ -37,6 +37,12 @@ import { webHeaders } from './http/web-headers.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
+import {
+  SEND_CAMPAIGN_MESSAGE_JOB,
+  START_SCHEDULED_CAMPAIGN_JOB,
+  sendCampaignMessageHandler,
+  startScheduledCampaignHandler,
+} from './modules/campaigns/delivery.ts';
 import { createDeliveries, DELIVER_WEBHOOK_JOB, deliverWebhookHandler } from './modules/webhooks/delivery.ts';
 import { registerObservability, startMetricsListener } from './observability/http.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -179,6 +185,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         logger,
         onAttempt: (result) => metrics.webhookAttempts.inc({ result }),
       }),
+      [SEND_CAMPAIGN_MESSAGE_JOB]: sendCampaignMessageHandler({ mailer, logger, publicUrl: publicUrl(config) }),
+      [START_SCHEDULED_CAMPAIGN_JOB]: startScheduledCampaignHandler(),
     },
   });
   let shuttingDown = false;

@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   CONFLICT: { status: 409, message: 'This conflicts with an existing record.' },
   LAST_OWNER: { status: 409, message: 'A tenant must keep at least one owner.' },
   ALREADY_MEMBER: { status: 409, message: 'That person is already a member.' },
+  INVALID_TRANSITION: { status: 409, message: 'The resource is not in a state that allows this action.' },
   INVITATION_EXPIRED: { status: 410, message: 'This invitation has expired.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },

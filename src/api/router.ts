@@ -1,5 +1,6 @@
 import { apiKeysRouter } from '../modules/api-keys/procedures.ts';
 import { auditRouter } from '../modules/audit/procedures.ts';
+import { campaignsRouter } from '../modules/campaigns/router.ts';
 import { crmRouter } from '../modules/crm/router.ts';
 import { invitationsRouter } from '../modules/invitations/procedures.ts';
 import { meRouter } from '../modules/me/procedures.ts';
@@ -24,6 +25,7 @@ export const appRouter = router({
   platform: platformRouter,
   crm: crmRouter,
   realtime: realtimeRouter,
+  campaigns: campaignsRouter,
 });
 
 export type AppRouter = typeof appRouter;

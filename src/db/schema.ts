@@ -4,6 +4,7 @@ export * from '../auth/schema.ts';
 export * from '../events/schema.ts';
 export * from '../jobs/schema.ts';
 export * from '../modules/api-keys/schema.ts';
+export * from '../modules/campaigns/schema.ts';
 export * from '../modules/crm/schema.ts';
 export * from '../modules/invitations/schema.ts';
 export * from '../modules/webhooks/schema.ts';

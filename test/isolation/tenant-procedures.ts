@@ -180,6 +180,70 @@ async function customFieldIn(a: TenantFixture): Promise<{ id: string; key: strin
 
 const memberMarkers = (a: TenantFixture) => [a.owner.userId, a.admin.userId, a.member.userId, a.owner.email, a.member.email];
 
+// --- campaigns arrangements ------------------------------------------------------
+
+async function campaignGroupIn(a: TenantFixture, contactIds: string[] = []): Promise<{ id: string; name: string }> {
+  const name = markerWord('group');
+  const body = await created(await a.member.post('/api/v1/campaigns/groups', { name }), 'campaign group');
+  if (contactIds.length > 0) {
+    const res = await a.member.post(`/api/v1/campaigns/groups/${body.id}/members`, { contactIds });
+    if (res.status !== 200) throw new Error(`arrange: group members failed ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return { id: body.id, name };
+}
+
+async function campaignTemplateIn(a: TenantFixture): Promise<{ id: string; name: string; marker: string }> {
+  const name = markerWord('template');
+  const marker = markerWord('body');
+  const body = await created(
+    await a.member.post('/api/v1/campaigns/templates', { name, channel: 'log', body: `${marker} {{name}}` }),
+    'campaign template',
+  );
+  return { id: body.id, name, marker };
+}
+
+/** A campaign in A targeting one contact, moved to `status` (the suite's worker is off, so it stays there). */
+async function campaignIn(
+  a: TenantFixture,
+  status: 'draft' | 'running' | 'paused' = 'draft',
+): Promise<{ id: string; name: string; templateId: string; groupId: string }> {
+  const contact = await contactIn(a);
+  const group = await campaignGroupIn(a, [contact.id]);
+  const template = await campaignTemplateIn(a);
+  const name = markerWord('campaign');
+  const body = await created(
+    await a.member.post('/api/v1/campaigns', { name, templateId: template.id, groupIds: [group.id] }),
+    'campaign',
+  );
+  for (const action of status === 'draft' ? [] : status === 'running' ? ['start'] : ['start', 'pause']) {
+    const res = await a.member.post(`/api/v1/campaigns/${body.id}/${action}`, {});
+    if (res.status !== 200) throw new Error(`arrange: campaign ${action} failed ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return { id: body.id, name, templateId: template.id, groupId: group.id };
+}
+
+/** A message in A's history. The worker is off in the suite, so the row is written directly as the owner. */
+async function campaignMessageIn(t: TestServer, a: TenantFixture): Promise<{ id: string; content: string }> {
+  const contact = await contactIn(a);
+  const content = markerWord('message');
+  const [row] = await t.ownerQuery<{ id: string }>(
+    `insert into app.campaign_messages (tenant_id, contact_id, channel, recipient, content, status, sent_at)
+     values ($1, $2, 'log', $3, $4, 'sent', now()) returning id`,
+    [a.id, contact.id, contact.email, content],
+  );
+  if (!row) throw new Error('arrange: message not created');
+  return { id: row.id, content };
+}
+
+async function optOutIn(a: TenantFixture): Promise<{ id: string; contactId: string }> {
+  const contact = await contactIn(a);
+  const body = await created(
+    await a.member.post('/api/v1/campaigns/opt-outs', { contactId: contact.id, channel: 'email' }),
+    'opt-out',
+  );
+  return { id: body.id, contactId: contact.id };
+}
+
 export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
   // --- members ---------------------------------------------------------------
   'GET /api/v1/members': {
@@ -655,6 +719,204 @@ export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
       const contact = await created(await a.member.post('/api/v1/crm/contacts', { name: `${word} person` }), 'contact');
       const company = await created(await a.member.post('/api/v1/crm/companies', { name: `${word} corp` }), 'company');
       return { input: { q: word }, markers: [contact.id, company.id] };
+    },
+  },
+
+  // --- campaigns -------------------------------------------------------------------
+  'GET /api/v1/campaigns/groups': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const group = await campaignGroupIn(a);
+      return { input: { limit: 100 }, markers: [group.id, group.name] };
+    },
+  },
+  'GET /api/v1/campaigns/groups/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const group = await campaignGroupIn(a);
+      return { params: { id: group.id }, markers: [group.id, group.name] };
+    },
+  },
+  'POST /api/v1/campaigns/groups': {
+    shape: 'create',
+    arrange: async () => ({ input: { name: 'Smuggled' }, markers: [] }),
+  },
+  'PATCH /api/v1/campaigns/groups/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const group = await campaignGroupIn(a);
+      return { params: { id: group.id }, input: { name: 'changed' }, markers: [group.name] };
+    },
+  },
+  'DELETE /api/v1/campaigns/groups/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const group = await campaignGroupIn(a);
+      return { params: { id: group.id }, markers: [group.name] };
+    },
+  },
+  'POST /api/v1/campaigns/groups/{id}/members': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const group = await campaignGroupIn(a);
+      const contact = await contactIn(a);
+      return { params: { id: group.id }, input: { contactIds: [contact.id] }, markers: [group.name] };
+    },
+  },
+  'POST /api/v1/campaigns/groups/{id}/members/remove': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const contact = await contactIn(a);
+      const group = await campaignGroupIn(a, [contact.id]);
+      return { params: { id: group.id }, input: { contactIds: [contact.id] }, markers: [group.name] };
+    },
+  },
+  'GET /api/v1/campaigns/templates': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const template = await campaignTemplateIn(a);
+      return { input: { limit: 100 }, markers: [template.id, template.marker] };
+    },
+  },
+  'GET /api/v1/campaigns/templates/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const template = await campaignTemplateIn(a);
+      return { params: { id: template.id }, markers: [template.id, template.marker] };
+    },
+  },
+  'GET /api/v1/campaigns/templates/{id}/preview': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const template = await campaignTemplateIn(a);
+      const contact = await contactIn(a);
+      return { params: { id: template.id }, input: { contactId: contact.id }, markers: [template.marker, contact.name] };
+    },
+  },
+  'POST /api/v1/campaigns/templates': {
+    shape: 'create',
+    arrange: async () => ({ input: { name: 'Smuggled', channel: 'log', body: 'Hi {{firstName}}' }, markers: [] }),
+  },
+  'PATCH /api/v1/campaigns/templates/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const template = await campaignTemplateIn(a);
+      return { params: { id: template.id }, input: { name: 'changed' }, markers: [template.marker] };
+    },
+  },
+  'DELETE /api/v1/campaigns/templates/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const template = await campaignTemplateIn(a);
+      return { params: { id: template.id }, markers: [template.marker] };
+    },
+  },
+  'GET /api/v1/campaigns': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a);
+      return { input: { limit: 100 }, markers: [campaign.id, campaign.name] };
+    },
+  },
+  'GET /api/v1/campaigns/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a, 'running');
+      return { params: { id: campaign.id }, markers: [campaign.id, campaign.name, campaign.groupId] };
+    },
+  },
+  'POST /api/v1/campaigns': {
+    shape: 'create',
+    arrange: async ({ a }) => {
+      // A's template and group: another tenant's campaign cannot reference them (422).
+      const template = await campaignTemplateIn(a);
+      const group = await campaignGroupIn(a);
+      return { input: { name: 'Smuggled', templateId: template.id, groupIds: [group.id] }, markers: [template.id, group.id] };
+    },
+  },
+  'PATCH /api/v1/campaigns/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a);
+      return { params: { id: campaign.id }, input: { name: 'changed' }, markers: [campaign.name] };
+    },
+  },
+  'DELETE /api/v1/campaigns/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a);
+      return { params: { id: campaign.id }, markers: [campaign.name] };
+    },
+  },
+  'POST /api/v1/campaigns/{id}/start': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a);
+      return { params: { id: campaign.id }, markers: [campaign.name] };
+    },
+  },
+  'POST /api/v1/campaigns/{id}/pause': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a, 'running');
+      return { params: { id: campaign.id }, markers: [campaign.name] };
+    },
+  },
+  'POST /api/v1/campaigns/{id}/resume': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a, 'paused');
+      return { params: { id: campaign.id }, markers: [campaign.name] };
+    },
+  },
+  'POST /api/v1/campaigns/{id}/cancel': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const campaign = await campaignIn(a, 'running');
+      return { params: { id: campaign.id }, markers: [campaign.name] };
+    },
+  },
+  'GET /api/v1/campaigns/messages': {
+    shape: 'list',
+    arrange: async ({ t, a }) => {
+      const message = await campaignMessageIn(t, a);
+      return { input: { limit: 100 }, markers: [message.id, message.content] };
+    },
+  },
+  'GET /api/v1/campaigns/messages/{id}': {
+    shape: 'object',
+    arrange: async ({ t, a }) => {
+      const message = await campaignMessageIn(t, a);
+      return { params: { id: message.id }, markers: [message.id, message.content] };
+    },
+  },
+  'POST /api/v1/campaigns/messages/{id}/status': {
+    shape: 'object',
+    arrange: async ({ t, a }) => {
+      const message = await campaignMessageIn(t, a);
+      return { params: { id: message.id }, input: { status: 'delivered' }, markers: [message.id, message.content] };
+    },
+  },
+  'GET /api/v1/campaigns/opt-outs': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const optOut = await optOutIn(a);
+      return { input: { limit: 100 }, markers: [optOut.id, optOut.contactId] };
+    },
+  },
+  'POST /api/v1/campaigns/opt-outs': {
+    shape: 'create',
+    arrange: async ({ a }) => {
+      // A's contact: another tenant cannot opt it out (422).
+      const contact = await contactIn(a);
+      return { input: { contactId: contact.id, channel: 'email' }, markers: [contact.id] };
+    },
+  },
+  'DELETE /api/v1/campaigns/opt-outs/{id}': {
+    shape: 'object',
+    arrange: async ({ a }) => {
+      const optOut = await optOutIn(a);
+      return { params: { id: optOut.id }, markers: [optOut.contactId] };
     },
   },
 };
