@@ -35,6 +35,8 @@ export const configSchema = z.object({
   /** Where PGlite stores its files when DATABASE_URL is unset. */
   DATA_DIR: z.string().default('./.palisade'),
   REDIS_URL: optionalUrl.optional(),
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis without sharing counts or events. */
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('palisade:'),
   /** Signs sessions and derives encryption keys. Required in production; at least 32 characters. */
   AUTH_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   SMTP_URL: optionalUrl.optional(),

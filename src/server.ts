@@ -146,9 +146,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   };
   // Several processes share counts and events through Redis; one process keeps them in memory.
-  const rateLimits = await createRateLimitStore({ redisUrl: config.REDIS_URL, logger });
+  const rateLimits = await createRateLimitStore({
+    redisUrl: config.REDIS_URL,
+    logger,
+    keyPrefix: `${config.REDIS_KEY_PREFIX}rl:`,
+  });
   const broker: RealtimeBroker = config.REDIS_URL
-    ? createRedisBroker({ url: config.REDIS_URL, logger })
+    ? createRedisBroker({ url: config.REDIS_URL, logger, channel: `${config.REDIS_KEY_PREFIX}realtime` })
     : createLocalBroker({ logger });
   const realtime = new RealtimeHub({ broker, logger, revalidate: (subscriber) => sessions.stillAllowed(subscriber) });
   const metrics = createMetrics({

@@ -14,8 +14,15 @@ export type { RateLimitStore } from './store.ts';
 export async function createRateLimitStore(options: {
   redisUrl?: string | undefined;
   logger: Logger;
+  keyPrefix?: string;
 }): Promise<RateLimitStore & { readonly degraded: boolean }> {
-  if (options.redisUrl) return createRedisStore({ url: options.redisUrl, logger: options.logger });
+  if (options.redisUrl) {
+    return createRedisStore({
+      url: options.redisUrl,
+      logger: options.logger,
+      ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+    });
+  }
   const memory = createMemoryStore();
   return {
     degraded: false,

@@ -43,6 +43,7 @@ const redisUp = await serverRedisSuites('the two-process tests');
       DATABASE_URL: database.url,
       APP_DATABASE_URL: database.appUrl,
       REDIS_URL,
+      REDIS_KEY_PREFIX: `palisade-two-${Date.now()}:`,
       DATA_DIR: dataDir,
       AUTH_SECRET: 'two-process-secret-that-is-at-least-32-characters',
       LOG_LEVEL: 'error',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,9 @@ import { createFreshDatabase, type FreshDatabase } from './postgres.ts';
 import { TestInbox } from './smtp.ts';
 
 export type Backend = 'pglite' | 'postgres';
+
+/** One per test file (vitest loads this module once per file). */
+const FILE_REDIS_PREFIX = `palisade-test-${randomBytes(6).toString('hex')}:`;
 
 /**
  * Runs a suite once per database: always on PGlite, and on server PostgreSQL
@@ -66,6 +70,8 @@ export async function startTestServer(
     // Every suite signs up many users from 127.0.0.1: limits and headers stay on, a thousand times wider.
     // test/api/rate-limit.test.ts runs with the real numbers.
     RATE_LIMIT_MULTIPLIER: '1000',
+    // Test files share the machine's Redis: servers of one file share counts and events, other files' do not.
+    REDIS_KEY_PREFIX: FILE_REDIS_PREFIX,
     ...(fresh ? { DATABASE_URL: fresh.url, APP_DATABASE_URL: fresh.appUrl, DATABASE_POOL_SIZE: '4' } : {}),
     ...env,
   });
