@@ -236,17 +236,25 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(new AppError('NOT_FOUND'), req.id)));
 
   // The caller is resolved once per request: the rate limiter needs it first, procedures reuse it.
-  const callers = new WeakMap<FastifyRequest, Promise<Caller>>();
-  const callerOf = (req: FastifyRequest): Promise<Caller> => {
-    let caller = callers.get(req);
-    if (!caller) {
-      caller = resolveCaller(webHeaders(req), sessions);
-      callers.set(req, caller);
+  const callers = new WeakMap<FastifyRequest, { headers: Headers; caller: Promise<Caller> }>();
+  const resolved = (req: FastifyRequest) => {
+    let entry = callers.get(req);
+    if (!entry) {
+      const headers = webHeaders(req);
+      entry = { headers, caller: resolveCaller(headers, sessions) };
+      callers.set(req, entry);
     }
-    return caller;
+    return entry;
   };
+  const callerOf = (req: FastifyRequest): Promise<Caller> => resolved(req).caller;
   const contextOf = async (req: FastifyRequest): Promise<RequestContext> =>
-    createRequestContext({ requestId: req.id, ip: req.ip, headers: webHeaders(req), services, caller: await callerOf(req) });
+    createRequestContext({
+      requestId: req.id,
+      ip: req.ip,
+      headers: resolved(req).headers,
+      services,
+      caller: await callerOf(req),
+    });
 
   if (config.RATE_LIMIT_ENABLED) {
     registerRateLimit(app, {

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.ts';
 
 /**
  * API key secrets: `pal_live_` (production) or `pal_test_` (elsewhere), 32
@@ -55,7 +56,7 @@ export interface GeneratedApiKey {
   secretHash: string;
 }
 
-export const hashApiKey = (secret: string) => createHash('sha256').update(secret).digest('hex');
+export const hashApiKey = sha256Hex;
 
 export function generateApiKey(environment: KeyEnvironment): GeneratedApiKey {
   const head = `pal_${environment}_${base62(randomBytes(48), BODY_LENGTH)}`;

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
+import { iso } from '../../api/output.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { adminProcedure, memberOnly, router, SCOPES } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
@@ -38,7 +39,6 @@ const apiKeyColumns = {
 
 type ApiKeyRow = Pick<typeof apiKeys.$inferSelect, keyof typeof apiKeyColumns>;
 
-const iso = (date: Date | null) => date?.toISOString() ?? null;
 const toApiKeyOutput = (row: ApiKeyRow) => ({
   ...row,
   createdAt: row.createdAt.toISOString(),

@@ -3,14 +3,14 @@ import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { tenantProcedure } from '../../api/procedures.ts';
-import { recordAudit } from '../../audit/record.ts';
+import { actorOf, recordAudit } from '../../audit/record.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { JOBS_CHANNEL } from '../../jobs/runner.ts';
 import { jobs } from '../../jobs/schema.ts';
 import { assertTransition, DELIVERABLE_CHANNELS, launch, START_SCHEDULED_CAMPAIGN_JOB, type Transition } from './lifecycle.ts';
 import { CAMPAIGN_STATUSES, CHANNELS, campaignGroups, campaigns, RECIPIENT_STATUSES, recipients, templates } from './schema.ts';
-import { actor, idInput, invalid, iso, notFoundUnless, READ, tags, WRITE } from './shared.ts';
+import { idInput, invalid, iso, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
 const countsOutput = z.object(Object.fromEntries(['total', ...RECIPIENT_STATUSES].map((s) => [s, z.number().int()])));
 
@@ -135,7 +135,7 @@ async function transitionCampaign(
   id: string,
   transition: Transition,
 ): Promise<CampaignRow> {
-  const who = actor(principal, request);
+  const who = actorOf(principal, request);
   const campaign = await findCampaign(tx, principal.tenantId, id, true);
   assertTransition(transition, campaign.status);
   const where = and(eq(campaigns.tenantId, principal.tenantId), eq(campaigns.id, id));
@@ -251,7 +251,7 @@ export const campaignProcedures = {
           .returning({ id: campaigns.id });
         const id = notFoundUnless(created).id;
         await setGroups(tx, principal.tenantId, id, input.groupIds);
-        await emitEvent(tx, actor(principal, ctx), 'campaign.created', { id, name: input.name });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign.created', { id, name: input.name });
         return findCampaign(tx, principal.tenantId, id);
       });
       return toCampaignOutput(row);
@@ -285,7 +285,7 @@ export const campaignProcedures = {
           })
           .where(and(eq(campaigns.tenantId, principal.tenantId), eq(campaigns.id, input.id)));
         if (input.groupIds) await setGroups(tx, principal.tenantId, input.id, input.groupIds);
-        await emitEvent(tx, actor(principal, ctx), 'campaign.updated', { id: input.id });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign.updated', { id: input.id });
         return findCampaign(tx, principal.tenantId, input.id);
       });
       return toCampaignOutput(row);
@@ -308,13 +308,13 @@ export const campaignProcedures = {
           throw new AppError('INVALID_TRANSITION', 'Cancel the campaign before deleting it.', { from: campaign.status });
         }
         await tx.delete(campaigns).where(and(eq(campaigns.tenantId, principal.tenantId), eq(campaigns.id, input.id)));
-        await recordAudit(tx, actor(principal, ctx), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'campaign.deleted',
           targetType: 'campaign',
           targetId: input.id,
           before: { name: campaign.name, status: campaign.status },
         });
-        await emitEvent(tx, actor(principal, ctx), 'campaign.deleted', { id: input.id });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign.deleted', { id: input.id });
         return campaign;
       });
       return toCampaignOutput(row);

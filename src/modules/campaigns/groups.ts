@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { router, tenantProcedure } from '../../api/procedures.ts';
-import { recordAudit } from '../../audit/record.ts';
+import { actorOf, recordAudit } from '../../audit/record.ts';
 import { type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { contacts } from '../crm/contacts/schema.ts';
 import { contactGroups, groupMembers } from './schema.ts';
-import { actor, idInput, notFoundUnless, READ, tags, WRITE } from './shared.ts';
+import { idInput, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
 const memberCount = sql<number>`(select count(*)::int from ${groupMembers} m where m.tenant_id = ${contactGroups.tenantId} and m.group_id = ${contactGroups.id})`;
 
@@ -107,7 +107,7 @@ export const groupsRouter = router({
           .values({ tenantId: principal.tenantId, name: input.name, description: input.description ?? null })
           .returning({ id: contactGroups.id });
         const group = await findGroup(tx, principal.tenantId, notFoundUnless(created).id);
-        await emitEvent(tx, actor(principal, ctx), 'campaign_group.created', { id: group.id, name: group.name });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_group.created', { id: group.id, name: group.name });
         return group;
       });
       return toGroupOutput(row);
@@ -135,7 +135,7 @@ export const groupsRouter = router({
           })
           .where(and(eq(contactGroups.tenantId, principal.tenantId), eq(contactGroups.id, input.id)));
         const group = await findGroup(tx, principal.tenantId, input.id);
-        await emitEvent(tx, actor(principal, ctx), 'campaign_group.updated', { id: group.id, name: group.name });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_group.updated', { id: group.id, name: group.name });
         return group;
       });
       return toGroupOutput(row);
@@ -155,13 +155,13 @@ export const groupsRouter = router({
       const row = await withTenant(principal, async (tx) => {
         const group = await findGroup(tx, principal.tenantId, input.id);
         await tx.delete(contactGroups).where(and(eq(contactGroups.tenantId, principal.tenantId), eq(contactGroups.id, input.id)));
-        await recordAudit(tx, actor(principal, ctx), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'campaign_group.deleted',
           targetType: 'campaign_group',
           targetId: group.id,
           before: { name: group.name, memberCount: Number(group.memberCount) },
         });
-        await emitEvent(tx, actor(principal, ctx), 'campaign_group.deleted', { id: group.id });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_group.deleted', { id: group.id });
         return group;
       });
       return toGroupOutput(row);
@@ -196,7 +196,7 @@ export const groupsRouter = router({
           .set({ updatedAt: sql`now()` })
           .where(and(eq(contactGroups.tenantId, principal.tenantId), eq(contactGroups.id, input.id)));
         const group = await findGroup(tx, principal.tenantId, input.id);
-        await emitEvent(tx, actor(principal, ctx), 'campaign_group.members_added', { id: input.id, count: added.length });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_group.members_added', { id: input.id, count: added.length });
         return { changed: added.length, memberCount: Number(group.memberCount) };
       });
     }),
@@ -229,7 +229,7 @@ export const groupsRouter = router({
           .set({ updatedAt: sql`now()` })
           .where(and(eq(contactGroups.tenantId, principal.tenantId), eq(contactGroups.id, input.id)));
         const group = await findGroup(tx, principal.tenantId, input.id);
-        await emitEvent(tx, actor(principal, ctx), 'campaign_group.members_removed', { id: input.id, count: removed.length });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_group.members_removed', { id: input.id, count: removed.length });
         return { changed: removed.length, memberCount: Number(group.memberCount) };
       });
     }),

@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { router, tenantProcedure } from '../../api/procedures.ts';
-import { recordAudit } from '../../audit/record.ts';
+import { actorOf, recordAudit } from '../../audit/record.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { CHANNELS, DIRECTIONS, MESSAGE_STATUSES, messages, optOuts } from './schema.ts';
-import { actor, idInput, iso, notFoundUnless, READ, tags, WRITE } from './shared.ts';
+import { idInput, iso, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
 const messageOutput = z.object({
   id: z.guid(),
@@ -152,7 +152,7 @@ const messageStatusProcedure = tenantProcedure
         })
         .where(where)
         .returning();
-      await emitEvent(tx, actor(principal, ctx), 'campaign_message.status_changed', {
+      await emitEvent(tx, actorOf(principal, ctx), 'campaign_message.status_changed', {
         id: message.id,
         campaignId: message.campaignId,
         from: message.status,
@@ -229,13 +229,13 @@ export const optOutsRouter = router({
             ),
           );
         const optOut = notFoundUnless(existing);
-        await recordAudit(tx, actor(principal, ctx), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'campaign_opt_out.created',
           targetType: 'crm_contact',
           targetId: input.contactId,
           after: { channel: input.channel },
         });
-        await emitEvent(tx, actor(principal, ctx), 'campaign_opt_out.created', { id: optOut.id, ...input });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_opt_out.created', { id: optOut.id, ...input });
         return optOut;
       });
       return toOptOutOutput(row);
@@ -258,13 +258,13 @@ export const optOutsRouter = router({
           .where(and(eq(optOuts.tenantId, principal.tenantId), eq(optOuts.id, input.id)))
           .returning();
         const optOut = notFoundUnless(deleted);
-        await recordAudit(tx, actor(principal, ctx), {
+        await recordAudit(tx, actorOf(principal, ctx), {
           action: 'campaign_opt_out.deleted',
           targetType: 'crm_contact',
           targetId: optOut.contactId,
           before: { channel: optOut.channel },
         });
-        await emitEvent(tx, actor(principal, ctx), 'campaign_opt_out.deleted', { id: optOut.id, contactId: optOut.contactId });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_opt_out.deleted', { id: optOut.id, contactId: optOut.contactId });
         return optOut;
       });
       return toOptOutOutput(row);

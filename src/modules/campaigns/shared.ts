@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
-import { actorOf } from '../../audit/record.ts';
-import type { TenantPrincipal } from '../../db/tenant.ts';
 
 /** Helpers shared by the campaign procedures. */
 
@@ -10,7 +8,7 @@ export const idInput = z.object({ id: z.guid() });
 export const READ = 'campaigns:read' as const;
 export const WRITE = 'campaigns:write' as const;
 
-export const iso = (date: Date | null) => date?.toISOString() ?? null;
+export { iso } from '../../api/output.ts';
 
 export function notFoundUnless<T>(row: T | undefined): T {
   if (!row) throw new AppError('NOT_FOUND');
@@ -20,7 +18,3 @@ export function notFoundUnless<T>(row: T | undefined): T {
 export function invalid(path: string, message: string): AppError {
   return new AppError('VALIDATION_FAILED', undefined, [{ path, message }]);
 }
-
-/** The audit and event actor of a request. */
-export const actor = (principal: TenantPrincipal, ctx: { requestId: string; ip?: string | null; userAgent?: string | null }) =>
-  actorOf(principal, ctx);

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { router, tenantProcedure } from '../../api/procedures.ts';
+import { actorOf } from '../../audit/record.ts';
 import { publicUrl } from '../../config.ts';
 import { type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
@@ -9,7 +10,7 @@ import { companies } from '../crm/companies/schema.ts';
 import { contacts } from '../crm/contacts/schema.ts';
 import { render, TEMPLATE_VARIABLES, unknownVariables, unsubscribeUrl, variablesOf } from './render.ts';
 import { CHANNELS, templates } from './schema.ts';
-import { actor, idInput, invalid, notFoundUnless, READ, tags, WRITE } from './shared.ts';
+import { idInput, invalid, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
 const templateOutput = z.object({
   id: z.guid(),
@@ -106,7 +107,7 @@ export const templatesRouter = router({
           .values({ tenantId: principal.tenantId, ...input, subject: input.subject ?? null })
           .returning();
         const template = notFoundUnless(created);
-        await emitEvent(tx, actor(principal, ctx), 'campaign_template.created', { id: template.id, name: template.name });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_template.created', { id: template.id, name: template.name });
         return template;
       });
       return toTemplateOutput(row);
@@ -138,7 +139,7 @@ export const templatesRouter = router({
           .where(and(eq(templates.tenantId, principal.tenantId), eq(templates.id, input.id)))
           .returning();
         const template = notFoundUnless(updated);
-        await emitEvent(tx, actor(principal, ctx), 'campaign_template.updated', { id: template.id, name: template.name });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_template.updated', { id: template.id, name: template.name });
         return template;
       });
       return toTemplateOutput(row);
@@ -158,7 +159,7 @@ export const templatesRouter = router({
       const row = await withTenant(principal, async (tx) => {
         const template = await findTemplate(tx, principal.tenantId, input.id);
         await tx.delete(templates).where(and(eq(templates.tenantId, principal.tenantId), eq(templates.id, input.id)));
-        await emitEvent(tx, actor(principal, ctx), 'campaign_template.deleted', { id: template.id });
+        await emitEvent(tx, actorOf(principal, ctx), 'campaign_template.deleted', { id: template.id });
         return template;
       });
       return toTemplateOutput(row);

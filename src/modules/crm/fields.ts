@@ -26,7 +26,7 @@ export const currencyInput = z
 
 export const dateInput = z.iso.date();
 
-export const iso = (date: Date | null) => date?.toISOString() ?? null;
+export { iso } from '../../api/output.ts';
 
 export const deletedFilter = z.enum(['exclude', 'include', 'only']).default('exclude');
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Services } from '../../api/context.ts';
@@ -8,6 +8,7 @@ import { adminProcedure, authedProcedure, memberOnly, router } from '../../api/p
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
 import { publicUrl } from '../../config.ts';
+import { sha256Hex } from '../../crypto/hash.ts';
 import { memberships, ROLES } from '../../db/core-schema.ts';
 import { queryRows, type TenantPrincipal, type Tx, withTenant, withUser } from '../../db/tenant.ts';
 import { tenants } from '../../db/tenant-table.ts';
@@ -50,7 +51,7 @@ const toInvitationOutput = (row: InvitationRow) => ({
   createdAt: row.createdAt.toISOString(),
 });
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const hashToken = sha256Hex;
 
 function newToken() {
   const token = randomBytes(32).toString('base64url');
