@@ -1,6 +1,8 @@
 import type { ApiClient, TenantFixture } from '../support/client.ts';
 import { uniqueEmail } from '../support/client.ts';
 import type { TestServer } from '../support/harness.ts';
+import { AI_ROUTES } from './routes/ai.ts';
+import { QR_ROUTES } from './routes/qr-sign-in.ts';
 
 /**
  * The registry of tenant-scoped REST routes for the cross-tenant suite
@@ -63,7 +65,7 @@ export interface TenantRouteCase {
 }
 
 /** Invites a fresh address to A and returns the invitation's id and email. */
-async function pendingInvitation(a: TenantFixture): Promise<{ id: string; email: string }> {
+export async function pendingInvitation(a: TenantFixture): Promise<{ id: string; email: string }> {
   const email = uniqueEmail('a-invitee');
   const res = await a.owner.post('/api/v1/invitations', { email, role: 'member' });
   if (res.status !== 201) throw new Error(`arrange: invite failed ${res.status} ${JSON.stringify(res.body)}`);
@@ -71,7 +73,7 @@ async function pendingInvitation(a: TenantFixture): Promise<{ id: string; email:
 }
 
 /** Ids of A's audit entries (A was created with some: tenant.created, invitations, acceptances). */
-async function auditIds(t: TestServer, tenantId: string): Promise<string[]> {
+export async function auditIds(t: TestServer, tenantId: string): Promise<string[]> {
   const rows = await t.ownerQuery<{ id: string }>('select id from app.audit_log where tenant_id = $1 order by created_at', [
     tenantId,
   ]);
@@ -80,14 +82,14 @@ async function auditIds(t: TestServer, tenantId: string): Promise<string[]> {
 }
 
 /** An API key in A, created through the API. */
-async function apiKeyIn(a: TenantFixture): Promise<{ id: string; displayPrefix: string }> {
+export async function apiKeyIn(a: TenantFixture): Promise<{ id: string; displayPrefix: string }> {
   const res = await a.admin.post('/api/v1/api-keys', { name: 'a-key', scopes: ['webhooks:read'] });
   if (res.status !== 201) throw new Error(`arrange: api key failed ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id as string, displayPrefix: res.body.displayPrefix as string };
 }
 
 /** A webhook endpoint in A, created through the API. */
-async function endpointIn(a: TenantFixture): Promise<{ id: string; url: string }> {
+export async function endpointIn(a: TenantFixture): Promise<{ id: string; url: string }> {
   const url = `https://hooks.example.com/${uniqueEmail('a').split('@')[0]}`;
   const res = await a.admin.post('/api/v1/webhooks/endpoints', { url, eventTypes: ['*'] });
   if (res.status !== 201) throw new Error(`arrange: endpoint failed ${res.status} ${JSON.stringify(res.body)}`);
@@ -98,7 +100,7 @@ async function endpointIn(a: TenantFixture): Promise<{ id: string; url: string }
  * A delivery in A. Suites run with the worker off (so background work cannot
  * change A's rows mid-check), so the row is written directly as the owner.
  */
-async function deliveryIn(t: TestServer, a: TenantFixture): Promise<string> {
+export async function deliveryIn(t: TestServer, a: TenantFixture): Promise<string> {
   const endpoint = await endpointIn(a);
   const [row] = await t.ownerQuery<{ id: string }>(
     `insert into app.webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, payload, status, attempts)
@@ -112,21 +114,21 @@ async function deliveryIn(t: TestServer, a: TenantFixture): Promise<string> {
 // --- crm arrangements ----------------------------------------------------------
 
 /** A JSON body that nests (the Target type describes flat query strings; bodies are sent as JSON). */
-const jsonBody = (input: Record<string, unknown>) => input as Target['input'];
+export const jsonBody = (input: Record<string, unknown>) => input as Target['input'];
 
 /** A short random word: a marker that appears only where A's record does. */
-const markerWord = (label: string) =>
+export const markerWord = (label: string) =>
   `${label}${uniqueEmail('m')
     .slice(2, 12)
     .replace(/[^a-z0-9]/g, '')}`;
 
-async function created(res: { status: number; body: any }, what: string): Promise<any> {
+export async function created(res: { status: number; body: any }, what: string): Promise<any> {
   if (res.status !== 201) throw new Error(`arrange: ${what} failed ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
 /** A contact in A, created through the API. */
-async function contactIn(a: TenantFixture): Promise<{ id: string; name: string; email: string }> {
+export async function contactIn(a: TenantFixture): Promise<{ id: string; name: string; email: string }> {
   const name = markerWord('contact');
   const email = uniqueEmail('a-contact');
   const body = await created(await a.member.post('/api/v1/crm/contacts', { name, email }), 'contact');
@@ -134,41 +136,43 @@ async function contactIn(a: TenantFixture): Promise<{ id: string; name: string; 
 }
 
 /** A contact in A, deleted (soft) through the API. */
-async function deletedContactIn(a: TenantFixture): Promise<{ id: string; email: string }> {
+export async function deletedContactIn(a: TenantFixture): Promise<{ id: string; email: string }> {
   const contact = await contactIn(a);
   const res = await a.member.delete(`/api/v1/crm/contacts/${contact.id}`);
   if (res.status !== 200) throw new Error(`arrange: contact delete failed ${res.status}`);
   return contact;
 }
 
-async function companyIn(a: TenantFixture): Promise<{ id: string; name: string; domain: string }> {
+export async function companyIn(a: TenantFixture): Promise<{ id: string; name: string; domain: string }> {
   const name = markerWord('company');
   const domain = `${markerWord('d')}.example.com`;
   const body = await created(await a.member.post('/api/v1/crm/companies', { name, domain }), 'company');
   return { id: body.id, name, domain };
 }
 
-async function pipelineIn(a: TenantFixture): Promise<{ id: string; name: string; stages: { id: string; name: string }[] }> {
+export async function pipelineIn(
+  a: TenantFixture,
+): Promise<{ id: string; name: string; stages: { id: string; name: string }[] }> {
   const name = markerWord('pipeline');
   const stages = [{ name: markerWord('first') }, { name: markerWord('second') }, { name: markerWord('won'), isWon: true }];
   const body = await created(await a.member.post('/api/v1/crm/pipelines', { name, stages }), 'pipeline');
   return { id: body.id, name, stages: body.stages };
 }
 
-async function leadIn(a: TenantFixture) {
+export async function leadIn(a: TenantFixture) {
   const pipeline = await pipelineIn(a);
   const title = markerWord('lead');
   const body = await created(await a.member.post('/api/v1/crm/leads', { title, pipelineId: pipeline.id }), 'lead');
   return { id: body.id as string, title, pipeline };
 }
 
-async function activityIn(a: TenantFixture, links: Record<string, string>): Promise<{ id: string; subject: string }> {
+export async function activityIn(a: TenantFixture, links: Record<string, string>): Promise<{ id: string; subject: string }> {
   const subject = markerWord('activity');
   const body = await created(await a.member.post('/api/v1/crm/activities', { type: 'note', subject, ...links }), 'activity');
   return { id: body.id, subject };
 }
 
-async function customFieldIn(a: TenantFixture): Promise<{ id: string; key: string; label: string }> {
+export async function customFieldIn(a: TenantFixture): Promise<{ id: string; key: string; label: string }> {
   const key = markerWord('field');
   const label = markerWord('label');
   const body = await created(
@@ -178,11 +182,17 @@ async function customFieldIn(a: TenantFixture): Promise<{ id: string; key: strin
   return { id: body.id, key, label };
 }
 
-const memberMarkers = (a: TenantFixture) => [a.owner.userId, a.admin.userId, a.member.userId, a.owner.email, a.member.email];
+export const memberMarkers = (a: TenantFixture) => [
+  a.owner.userId,
+  a.admin.userId,
+  a.member.userId,
+  a.owner.email,
+  a.member.email,
+];
 
 // --- campaigns arrangements ------------------------------------------------------
 
-async function campaignGroupIn(a: TenantFixture, contactIds: string[] = []): Promise<{ id: string; name: string }> {
+export async function campaignGroupIn(a: TenantFixture, contactIds: string[] = []): Promise<{ id: string; name: string }> {
   const name = markerWord('group');
   const body = await created(await a.member.post('/api/v1/campaigns/groups', { name }), 'campaign group');
   if (contactIds.length > 0) {
@@ -192,7 +202,7 @@ async function campaignGroupIn(a: TenantFixture, contactIds: string[] = []): Pro
   return { id: body.id, name };
 }
 
-async function campaignTemplateIn(a: TenantFixture): Promise<{ id: string; name: string; marker: string }> {
+export async function campaignTemplateIn(a: TenantFixture): Promise<{ id: string; name: string; marker: string }> {
   const name = markerWord('template');
   const marker = markerWord('body');
   const body = await created(
@@ -203,7 +213,7 @@ async function campaignTemplateIn(a: TenantFixture): Promise<{ id: string; name:
 }
 
 /** A campaign in A targeting one contact, moved to `status` (the suite's worker is off, so it stays there). */
-async function campaignIn(
+export async function campaignIn(
   a: TenantFixture,
   status: 'draft' | 'running' | 'paused' = 'draft',
 ): Promise<{ id: string; name: string; templateId: string; groupId: string }> {
@@ -223,7 +233,7 @@ async function campaignIn(
 }
 
 /** A message in A's history. The worker is off in the suite, so the row is written directly as the owner. */
-async function campaignMessageIn(t: TestServer, a: TenantFixture): Promise<{ id: string; content: string }> {
+export async function campaignMessageIn(t: TestServer, a: TenantFixture): Promise<{ id: string; content: string }> {
   const contact = await contactIn(a);
   const content = markerWord('message');
   const [row] = await t.ownerQuery<{ id: string }>(
@@ -235,7 +245,7 @@ async function campaignMessageIn(t: TestServer, a: TenantFixture): Promise<{ id:
   return { id: row.id, content };
 }
 
-async function optOutIn(a: TenantFixture): Promise<{ id: string; contactId: string }> {
+export async function optOutIn(a: TenantFixture): Promise<{ id: string; contactId: string }> {
   const contact = await contactIn(a);
   const body = await created(
     await a.member.post('/api/v1/campaigns/opt-outs', { contactId: contact.id, channel: 'email' }),
@@ -244,7 +254,7 @@ async function optOutIn(a: TenantFixture): Promise<{ id: string; contactId: stri
   return { id: body.id, contactId: contact.id };
 }
 
-export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
+const CORE_ROUTES: Record<RouteKey, TenantRouteCase> = {
   // --- members ---------------------------------------------------------------
   'GET /api/v1/members': {
     shape: 'list',
@@ -919,6 +929,16 @@ export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
       return { params: { id: optOut.id }, markers: [optOut.contactId] };
     },
   },
+};
+
+/**
+ * Every tenant route: the core and CRM cases above, plus each newer module's
+ * cases, kept beside one another in routes/<module>.ts.
+ */
+export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
+  ...CORE_ROUTES,
+  ...AI_ROUTES,
+  ...QR_ROUTES,
 };
 
 /**
