@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { priceOverridesSchema } from './modules/ai/costs/prices.ts';
 
 /**
  * The one validated configuration schema. Every setting comes from the
@@ -130,11 +131,49 @@ export const configSchema = z.object({
   SLOW_QUERY_MS: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM, how long in-flight requests and deliveries may take before the process exits anyway. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
+  /** An OpenAI-compatible chat-completions service (…/v1). Without it, agents answer with the offline responder. */
+  LLM_BASE_URL: optionalString.pipe(z.url().optional()),
+  LLM_API_KEY: optionalString,
+  /** How long one model call may take before it fails with MODEL_UNAVAILABLE. */
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  /** JSON merged over the built-in AI price table per service and model (docs/costs-and-budgets.md). */
+  AI_PRICES: optionalString.pipe(
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(priceOverridesSchema)
+      .optional(),
+  ),
+  /** LiveKit server for meetings (docs/meetings.md); join tokens need all three. */
+  LIVEKIT_URL: optionalString.pipe(z.url().optional()),
+  LIVEKIT_API_KEY: optionalString,
+  LIVEKIT_API_SECRET: optionalString,
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Largest knowledge-base file upload (docs/knowledge-base.md). */
+  KNOWLEDGE_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(512 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
+  /** Semantic search over at most this many of a tenant's chunks is exact; larger tenants use the HNSW index (pgvector). */
+  KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS: z.coerce.number().int().min(0).default(20_000),
+  /** An OpenAI-compatible embeddings endpoint (…/v1). Unset: knowledge search is full-text only. */
+  EMBEDDINGS_BASE_URL: optionalString.pipe(z.url().optional()),
+  EMBEDDINGS_API_KEY: optionalString,
+  EMBEDDINGS_MODEL: z.string().trim().min(1).default('text-embedding-3-small'),
+  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(2).max(4000).default(1536),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -189,6 +228,9 @@ export const SECRET_KEYS = [
   'MICROSOFT_CLIENT_SECRET',
   'OIDC_CLIENT_SECRET',
   'METRICS_TOKEN',
+  'EMBEDDINGS_API_KEY',
+  'LLM_API_KEY',
+  'LIVEKIT_API_SECRET',
 ] as const satisfies ReadonlyArray<keyof Config>;
 
 export function maskedConfig(config: Config): Record<string, unknown> {

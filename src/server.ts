@@ -14,11 +14,14 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { registerAiChatRoutes } from './api/ai-chat-http.ts';
+import { registerCampaignPublicRoutes } from './api/campaigns-public.ts';
 import { type Caller, createRequestContext, type RequestContext, resolveCaller, type Services } from './api/context.ts';
 import { registerCrmCsvRoutes } from './api/crm-csv.ts';
 import { AppError, errorBody } from './api/errors.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appErrorOf } from './api/procedures.ts';
+import { registerQrSignInRoutes } from './api/qr-sign-in.ts';
 import { registerRest } from './api/rest.ts';
 import { appRouter } from './api/router.ts';
 import { type Auth, CLIENT_IP_HEADER, configuredProviders, createAuth } from './auth/auth.ts';
@@ -27,7 +30,8 @@ import { type Config, publicUrl } from './config.ts';
 import { deriveKey, SecretBox } from './crypto/secret-box.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
-import { memberPlan, queryRows, withWorker } from './db/tenant.ts';
+import { withPresentedSecret } from './db/presented-secret.ts';
+import { memberPlan, queryRows, withSystemTenant, withWorker } from './db/tenant.ts';
 import { dispatchEventHandler } from './events/dispatch.ts';
 import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
@@ -37,12 +41,17 @@ import { webHeaders } from './http/web-headers.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
+import { configurePrices } from './modules/ai/costs/prices.ts';
+import { configureKnowledge } from './modules/ai/knowledge/settings.ts';
+import { registerKnowledgeUploadRoute } from './modules/ai/knowledge/upload.ts';
+import { ensureVectorIndex } from './modules/ai/knowledge/vector.ts';
 import {
   SEND_CAMPAIGN_MESSAGE_JOB,
   START_SCHEDULED_CAMPAIGN_JOB,
   sendCampaignMessageHandler,
   startScheduledCampaignHandler,
 } from './modules/campaigns/delivery.ts';
+import { createCampaignMailer } from './modules/campaigns/mail.ts';
 import { createDeliveries, DELIVER_WEBHOOK_JOB, deliverWebhookHandler } from './modules/webhooks/delivery.ts';
 import { registerObservability, startMetricsListener } from './observability/http.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -54,6 +63,7 @@ import { createLocalBroker, createRedisBroker, type RealtimeBroker, toRealtimeEv
 import { RealtimeHub } from './realtime/hub.ts';
 import { registerRealtimeRoute } from './realtime/route.ts';
 import { issueRealtimeToken } from './realtime/token.ts';
+import { registerWebApp } from './web/static.ts';
 
 export const VERSION = '0.1.0';
 
@@ -121,6 +131,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }));
   await migrate(database);
 
+  configurePrices(config.AI_PRICES);
+  configureKnowledge(config);
+  await ensureVectorIndex(database, config.EMBEDDINGS_BASE_URL ? config.EMBEDDINGS_DIMENSIONS : null);
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger });
   const secret = authSecret(config);
   const auth = createAuth({ config, database, mailer, secret, logger });
@@ -189,7 +202,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         logger,
         onAttempt: (result) => metrics.webhookAttempts.inc({ result }),
       }),
-      [SEND_CAMPAIGN_MESSAGE_JOB]: sendCampaignMessageHandler({ mailer, logger, publicUrl: publicUrl(config) }),
+      [SEND_CAMPAIGN_MESSAGE_JOB]: sendCampaignMessageHandler({
+        mailer: createCampaignMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger }),
+        logger,
+        publicUrl: publicUrl(config),
+        unsubscribeKey: deriveKey(secret, 'campaign-unsubscribe'),
+        secrets: services.secrets,
+        outbound: services.outbound,
+        gatewayTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      }),
       [START_SCHEDULED_CAMPAIGN_JOB]: startScheduledCampaignHandler(),
     },
   });
@@ -299,6 +320,29 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
   registerRest(app, contextOf);
   await registerCrmCsvRoutes(app, contextOf);
+  await registerAiChatRoutes(app, {
+    contextOf,
+    sessions,
+    config,
+    limits: config.RATE_LIMIT_ENABLED ? { store: rateLimits, policies: scalePolicies(config.RATE_LIMIT_MULTIPLIER) } : null,
+  });
+  await registerKnowledgeUploadRoute(app, contextOf);
+  await registerCampaignPublicRoutes(app, {
+    systemTenant: (tenantId, fn) => withSystemTenant(database, tenantId, fn),
+    unsubscribeKey: deriveKey(secret, 'campaign-unsubscribe'),
+    secrets: services.secrets,
+    logger,
+  });
+  await registerQrSignInRoutes(app, {
+    store: { presenting: (kind, hash, fn) => withPresentedSecret(database, kind, hash, fn) },
+    auth,
+    callerOf,
+    publicUrl: publicUrl(config),
+    logger,
+    rateLimit: config.RATE_LIMIT_ENABLED
+      ? { store: rateLimits, policy: scalePolicies(config.RATE_LIMIT_MULTIPLIER).auth }
+      : undefined,
+  });
 
   const openApi = buildOpenApiDocument(publicUrl(config));
   app.get('/api/openapi.json', async () => openApi);
@@ -320,6 +364,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     isShuttingDown: () => shuttingDown,
     ...(config.REDIS_URL ? { redisDegraded } : {}),
   });
+  // Last: the dashboard's catch-all GET route must not stand in for anything registered above.
+  await registerWebApp(app);
 
   return {
     app,

@@ -13,6 +13,12 @@ export const ERROR_CATALOGUE = {
   NO_ACTIVE_TENANT: { status: 403, message: 'Select a tenant first.' },
   API_KEY_NOT_ALLOWED: { status: 403, message: 'API keys cannot call this; sign in as a member.' },
   INSUFFICIENT_SCOPE: { status: 403, message: "This API key's scopes do not allow this action." },
+  SHARED_AGENT_READ_ONLY: {
+    status: 403,
+    message: 'This agent is shared with you by another tenant; you can use it but not change it.',
+  },
+  ORIGIN_NOT_ALLOWED: { status: 403, message: 'This widget may not be used from this website.' },
+  WIDGET_INACTIVE: { status: 403, message: 'This chat widget is switched off.' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
@@ -21,12 +27,16 @@ export const ERROR_CATALOGUE = {
   ALREADY_MEMBER: { status: 409, message: 'That person is already a member.' },
   INVALID_TRANSITION: { status: 409, message: 'The resource is not in a state that allows this action.' },
   INVITATION_EXPIRED: { status: 410, message: 'This invitation has expired.' },
+  QR_SIGN_IN_EXPIRED: { status: 410, message: 'This QR code has expired or was already used. Ask for a new one.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
+  BUDGET_EXCEEDED: { status: 402, message: "This month's AI budget is used up; raise the limit or wait for the next month." },
   UNPROCESSABLE: { status: 422, message: 'The request refers to something that does not exist.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests. Retry later.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side.' },
+  MODEL_UNAVAILABLE: { status: 502, message: 'The language model service did not answer. Try again.' },
   UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+  MEETINGS_NOT_CONFIGURED: { status: 503, message: 'Meetings need LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

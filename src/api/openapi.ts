@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import { KNOWLEDGE_OPENAPI_PATHS } from '../modules/ai/knowledge/upload.ts';
+import { AI_CHAT_OPENAPI_PATHS } from './ai-chat-http.ts';
+import { CAMPAIGN_PUBLIC_OPENAPI_PATHS } from './campaigns-public.ts';
 import { CRM_CSV_OPENAPI_PATHS } from './crm-csv.ts';
 import { ERROR_CATALOGUE } from './errors.ts';
+import { QR_SIGN_IN_OPENAPI_PATHS } from './qr-sign-in.ts';
 import { restRoutes } from './rest.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -104,6 +108,13 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
       schemas: { Error: errorSchema },
     },
     // Streaming CSV routes are transports of their own, not procedures; they describe themselves.
-    paths: { ...paths, ...CRM_CSV_OPENAPI_PATHS },
+    paths: {
+      ...paths,
+      ...CRM_CSV_OPENAPI_PATHS,
+      ...AI_CHAT_OPENAPI_PATHS,
+      ...KNOWLEDGE_OPENAPI_PATHS,
+      ...CAMPAIGN_PUBLIC_OPENAPI_PATHS,
+      ...QR_SIGN_IN_OPENAPI_PATHS,
+    },
   };
 }

@@ -9,7 +9,17 @@ import type { RequestContext } from './context.ts';
 import { AppError, type FieldIssue, toAppError } from './errors.ts';
 
 /** Resource groups that API key scopes name: `webhooks:read`, `webhooks:write`, ... */
-export const SCOPE_GROUPS = ['tenant', 'members', 'invitations', 'webhooks', 'audit', 'events', 'crm', 'campaigns'] as const;
+export const SCOPE_GROUPS = [
+  'tenant',
+  'members',
+  'invitations',
+  'webhooks',
+  'audit',
+  'events',
+  'crm',
+  'campaigns',
+  'ai',
+] as const;
 export type Scope = `${(typeof SCOPE_GROUPS)[number]}:${'read' | 'write'}`;
 export const SCOPES = SCOPE_GROUPS.flatMap((g) => [`${g}:read`, `${g}:write`]) as Scope[];
 

@@ -1,3 +1,4 @@
+import { aiRouter } from '../modules/ai/router.ts';
 import { apiKeysRouter } from '../modules/api-keys/procedures.ts';
 import { auditRouter } from '../modules/audit/procedures.ts';
 import { campaignsRouter } from '../modules/campaigns/router.ts';
@@ -26,6 +27,7 @@ export const appRouter = router({
   crm: crmRouter,
   realtime: realtimeRouter,
   campaigns: campaignsRouter,
+  ai: aiRouter,
 });
 
 export type AppRouter = typeof appRouter;

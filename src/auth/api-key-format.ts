@@ -74,3 +74,6 @@ export function isWellFormedApiKey(text: string): boolean {
 
 /** Looks like a Palisade key, well formed or not: such a bearer token is never treated as a session token. */
 export const looksLikeApiKey = (text: string) => text.startsWith('pal_');
+
+/** Random base62 text, every character equally likely (publishable widget keys). */
+export const randomBase62 = (length: number): string => base62(randomBytes(length * 2), length);

@@ -6,8 +6,11 @@ import {
   bindToDatabase,
   type MemberPrincipal,
   memberRole,
+  type ResolvedWidget,
   resolveApiKey,
+  resolveWidget,
   type UserIdentity,
+  type WidgetPrincipal,
 } from '../db/tenant.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format.ts';
 import type { Auth } from './auth.ts';
@@ -30,6 +33,8 @@ export interface SessionService {
   enterTenant(identity: UserIdentity, tenantId: string): Promise<MemberPrincipal>;
   /** The tenant principal of a presented API key, or null if it is malformed, unknown, revoked or expired. */
   fromApiKey(secret: string): Promise<ApiKeyPrincipal | null>;
+  /** A widget's visitor principal from its publishable key, with the widget's public settings, or null for an unknown key. */
+  fromWidgetKey(publishableKey: string): Promise<{ principal: WidgetPrincipal; widget: ResolvedWidget } | null>;
   /** Whether a member is still a member of the tenant, or a key still live: for long-lived connections. */
   stillAllowed(who: { tenantId: string; userId: string | null; apiKeyId: string | null }): Promise<boolean>;
   /** The caller's identity bound to the database, for user- and platform-level transactions. */
@@ -69,6 +74,19 @@ export function createSessionService(auth: Auth, database: Database): SessionSer
       if (!isWellFormedApiKey(secret)) return null;
       const key = await resolveApiKey(database, hashApiKey(secret));
       return key && bindToDatabase(database, { kind: 'apiKey' as const, ...key });
+    },
+
+    async fromWidgetKey(publishableKey) {
+      if (!/^pk_(live|test)_[0-9A-Za-z]{24,64}$/.test(publishableKey)) return null;
+      const widget = await resolveWidget(database, publishableKey);
+      if (!widget) return null;
+      const principal = bindToDatabase(database, {
+        kind: 'widget' as const,
+        tenantId: widget.tenantId,
+        widgetId: widget.widgetId,
+        plan: widget.plan,
+      });
+      return { principal, widget };
     },
 
     async stillAllowed({ tenantId, userId, apiKeyId }) {

@@ -37,14 +37,30 @@ export interface ApiKeyPrincipal {
   readonly plan: string;
 }
 
-/** Whoever acts in a tenant: a member or one of the tenant's API keys. */
+/**
+ * An anonymous visitor chatting through one of the tenant's widgets. It is
+ * created only from a publishable key, and only the widget's public chat
+ * routes accept it.
+ */
+export interface WidgetPrincipal {
+  readonly kind: 'widget';
+  readonly tenantId: string;
+  readonly widgetId: string;
+  /** The tenant's plan, for rate limits. */
+  readonly plan: string;
+}
+
+/** Whoever acts in a tenant through the API: a member or one of the tenant's API keys. */
 export type TenantPrincipal = MemberPrincipal | ApiKeyPrincipal;
+
+/** Whoever may open a tenant transaction: an API caller, or a widget visitor on the widget's public routes. */
+export type DataPrincipal = TenantPrincipal | WidgetPrincipal;
 
 // Principals are bound to their database by auth/, the only place that creates
 // them; a module cannot forge a principal that opens a transaction.
 const databases = new WeakMap<object, Database>();
 
-export function bindToDatabase<P extends UserIdentity | ApiKeyPrincipal>(database: Database, principal: P): P {
+export function bindToDatabase<P extends UserIdentity | ApiKeyPrincipal | WidgetPrincipal>(database: Database, principal: P): P {
   const frozen: P = Object.freeze(structuredClone(principal));
   databases.set(frozen, database);
   return frozen;
@@ -59,17 +75,20 @@ function databaseOf(principal: object): Database {
 const ENTER_TENANT = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_tenant($1, $2, $3)";
 const ENTER_USER = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_user($1, $2)";
 const ENTER_API_KEY = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_api_key($1, $2)";
+const ENTER_WIDGET = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_widget($1, $2)";
 const ENTER_PLATFORM_ADMIN = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_platform_admin($1)";
 
 /** Invitations addressed to an email are visible only once the user has proven they own it. */
 const verifiedEmail = (identity: UserIdentity) => (identity.emailVerified ? identity.email : null);
 
 /** Runs fn in the principal's tenant. Every row it reads or writes is filtered by RLS to that tenant. */
-export function withTenant<T>(principal: TenantPrincipal, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export function withTenant<T>(principal: DataPrincipal, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const enter =
     principal.kind === 'apiKey'
       ? { text: ENTER_API_KEY, params: [principal.tenantId, principal.apiKeyId] }
-      : { text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] };
+      : principal.kind === 'widget'
+        ? { text: ENTER_WIDGET, params: [principal.tenantId, principal.widgetId] }
+        : { text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] };
   return databaseOf(principal).transaction(enter, fn);
 }
 
@@ -132,6 +151,22 @@ export interface ResolvedApiKey {
 export async function resolveApiKey(database: Database, secretHash: string): Promise<ResolvedApiKey | null> {
   const [row] = await database.statement<{ key: ResolvedApiKey | null }>({ text: RESOLVE_API_KEY, params: [secretHash] });
   return row?.key ?? null;
+}
+
+const RESOLVE_WIDGET = "select pg_catalog.set_config('role', 'palisade_app', true), app.resolve_widget($1) as widget";
+
+export interface ResolvedWidget {
+  tenantId: string;
+  widgetId: string;
+  active: boolean;
+  allowedDomains: string[];
+  plan: string;
+}
+
+/** The widget a publishable key belongs to, or null (unknown key, deleted tenant): one statement. */
+export async function resolveWidget(database: Database, publishableKey: string): Promise<ResolvedWidget | null> {
+  const [row] = await database.statement<{ widget: ResolvedWidget | null }>({ text: RESOLVE_WIDGET, params: [publishableKey] });
+  return row?.widget ?? null;
 }
 
 // set_config runs first (target list order); the tenants policy then shows the row only to a member.

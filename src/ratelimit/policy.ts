@@ -31,10 +31,18 @@ export const ANONYMOUS_POLICY: RateLimitPolicy = { name: 'anonymous', limit: 120
 /** Per client IP for sign-in, sign-up and password reset: strict, because these are what credential stuffing hits. */
 export const AUTH_POLICY: RateLimitPolicy = { name: 'auth', limit: 10, windowSeconds: 60 };
 
+/** Per chat widget, over all its visitors: one busy page cannot exhaust the tenant's model budget in a burst. */
+export const WIDGET_POLICY: RateLimitPolicy = { name: 'widget', limit: 300, windowSeconds: 60 };
+
+/** Per widget visitor (one conversation): a person types a few questions a minute. */
+export const WIDGET_VISITOR_POLICY: RateLimitPolicy = { name: 'widget-visitor', limit: 20, windowSeconds: 60 };
+
 export interface RateLimitPolicies {
   plans: Record<Plan, RateLimitPolicy>;
   anonymous: RateLimitPolicy;
   auth: RateLimitPolicy;
+  widget: RateLimitPolicy;
+  widgetVisitor: RateLimitPolicy;
 }
 
 /** A policy with its limit multiplied by `factor`, rounded, and never below 1 (a limit of 0 would lock everyone out). */
@@ -55,5 +63,7 @@ export function scalePolicies(factor: number): RateLimitPolicies {
     },
     anonymous: scalePolicy(ANONYMOUS_POLICY, factor),
     auth: scalePolicy(AUTH_POLICY, factor),
+    widget: scalePolicy(WIDGET_POLICY, factor),
+    widgetVisitor: scalePolicy(WIDGET_VISITOR_POLICY, factor),
   };
 }

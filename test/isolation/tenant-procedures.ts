@@ -2,6 +2,9 @@ import type { ApiClient, TenantFixture } from '../support/client.ts';
 import { uniqueEmail } from '../support/client.ts';
 import type { TestServer } from '../support/harness.ts';
 import { AI_ROUTES } from './routes/ai.ts';
+import { COSTS_ROUTES } from './routes/costs.ts';
+import { KNOWLEDGE_ROUTES } from './routes/knowledge.ts';
+import { MEETINGS_ROUTES } from './routes/meetings.ts';
 import { QR_ROUTES } from './routes/qr-sign-in.ts';
 
 /**
@@ -243,6 +246,14 @@ export async function campaignMessageIn(t: TestServer, a: TenantFixture): Promis
   );
   if (!row) throw new Error('arrange: message not created');
   return { id: row.id, content };
+}
+
+/** A's message gateway (one per tenant), set by A's admin; its URL carries a marker. */
+export async function campaignGatewayIn(a: TenantFixture): Promise<{ id: string; url: string }> {
+  const url = `https://${markerWord('gw')}.example.com/in`;
+  const res = await a.admin.request('PUT', '/api/v1/campaigns/gateway', { url });
+  if (res.status !== 200) throw new Error(`arrange: gateway failed ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id as string, url: res.body.url as string };
 }
 
 export async function optOutIn(a: TenantFixture): Promise<{ id: string; contactId: string }> {
@@ -929,6 +940,28 @@ const CORE_ROUTES: Record<RouteKey, TenantRouteCase> = {
       return { params: { id: optOut.id }, markers: [optOut.contactId] };
     },
   },
+  // The tenant's single gateway: no id in the path, reached only through the active tenant.
+  'GET /api/v1/campaigns/gateway': {
+    shape: 'active-tenant',
+    arrange: async ({ a }) => {
+      const gateway = await campaignGatewayIn(a);
+      return { markers: [gateway.id, gateway.url] };
+    },
+  },
+  'PUT /api/v1/campaigns/gateway': {
+    shape: 'active-tenant',
+    arrange: async ({ a }) => {
+      const gateway = await campaignGatewayIn(a);
+      return { input: { url: 'https://gateway-changed.example.com/in' }, markers: [gateway.id, gateway.url] };
+    },
+  },
+  'DELETE /api/v1/campaigns/gateway': {
+    shape: 'active-tenant',
+    arrange: async ({ a }) => {
+      const gateway = await campaignGatewayIn(a);
+      return { markers: [gateway.id, gateway.url] };
+    },
+  },
 };
 
 /**
@@ -938,6 +971,9 @@ const CORE_ROUTES: Record<RouteKey, TenantRouteCase> = {
 export const TENANT_ROUTES: Record<RouteKey, TenantRouteCase> = {
   ...CORE_ROUTES,
   ...AI_ROUTES,
+  ...KNOWLEDGE_ROUTES,
+  ...COSTS_ROUTES,
+  ...MEETINGS_ROUTES,
   ...QR_ROUTES,
 };
 
@@ -952,6 +988,9 @@ export const EXCLUDED_TENANT_ROUTES: Partial<Record<RouteKey, string>> = {
   'GET /api/v1/observability/slow-queries':
     "in-memory log filtered by the verified tenant; test/api/observability.test.ts checks that one tenant's slow queries never show in another's view",
   // It writes nothing, so the suite's positive control ("the request inside A changes A") cannot hold.
+  // Without LiveKit configured (as in the suite) it answers 503 MEETINGS_NOT_CONFIGURED, so the positive control cannot pass.
+  'POST /api/v1/ai/meetings/{id}/join-token':
+    "needs LiveKit settings the suite's server does not have; src/modules/ai/meetings/meetings.test.ts runs the same cross-tenant checks (B's owner, admin and API key get 404, X-Tenant-Id naming A gets 403, A unchanged) on a server with LiveKit configured",
   'POST /api/v1/realtime/token':
     "signs a token for the caller's own tenant and stores nothing; test/api/realtime.test.ts checks that X-Tenant-Id naming another tenant is refused and that a token opens only its own tenant's events",
 };

@@ -8,8 +8,18 @@ import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { JOBS_CHANNEL } from '../../jobs/runner.ts';
 import { jobs } from '../../jobs/schema.ts';
+import { isGatewayChannel } from './gateway.ts';
 import { assertTransition, DELIVERABLE_CHANNELS, launch, START_SCHEDULED_CAMPAIGN_JOB, type Transition } from './lifecycle.ts';
-import { CAMPAIGN_STATUSES, CHANNELS, campaignGroups, campaigns, RECIPIENT_STATUSES, recipients, templates } from './schema.ts';
+import {
+  CAMPAIGN_STATUSES,
+  CHANNELS,
+  campaignGroups,
+  campaigns,
+  gateways,
+  RECIPIENT_STATUSES,
+  recipients,
+  templates,
+} from './schema.ts';
 import { idInput, invalid, iso, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
 const countsOutput = z.object(Object.fromEntries(['total', ...RECIPIENT_STATUSES].map((s) => [s, z.number().int()])));
@@ -142,6 +152,11 @@ async function transitionCampaign(
   if (transition === 'start') {
     if (!DELIVERABLE_CHANNELS.includes(campaign.channel)) {
       throw invalid('channel', `delivery through the ${campaign.channel} channel is not available yet`);
+    }
+    if (isGatewayChannel(campaign.channel)) {
+      const [gateway] = await tx.select({ id: gateways.id }).from(gateways).where(eq(gateways.tenantId, principal.tenantId));
+      if (!gateway)
+        throw invalid('channel', `the ${campaign.channel} channel needs the tenant's gateway (PUT /campaigns/gateway)`);
     }
     const later = campaign.status === 'draft' && campaign.scheduledAt !== null && campaign.scheduledAt > new Date();
     if (later) {

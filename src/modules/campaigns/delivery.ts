@@ -1,20 +1,32 @@
 import { sql } from 'drizzle-orm';
+import type { SecretBox } from '../../crypto/secret-box.ts';
 import { queryRows, type Tx } from '../../db/tenant.ts';
 import type { EventActor } from '../../events/emit.ts';
 import type { JobHandler, JobOutcome } from '../../jobs/runner.ts';
 import type { Logger } from '../../logger.ts';
-import type { Mailer } from '../../mail/mailer.ts';
+import type { OutboundPolicy } from '../../webhooks/safe-http.ts';
+import { isGatewayChannel, loadGateway, sendThroughGateway } from './gateway.ts';
 import { completeIfDone, launch } from './lifecycle.ts';
-import { render, unsubscribeUrl, variablesOf } from './render.ts';
+import type { CampaignMailer } from './mail.ts';
+import { render, variablesOf } from './render.ts';
 import type { CampaignStatus, Channel } from './schema.ts';
+import { campaignMessageId, signUnsubscribeToken, unsubscribeLink } from './unsubscribe.ts';
 
 export { SEND_CAMPAIGN_MESSAGE_JOB, START_SCHEDULED_CAMPAIGN_JOB } from './lifecycle.ts';
 
 export interface CampaignDeliveryDeps {
-  mailer: Mailer;
+  mailer: CampaignMailer;
   logger: Logger;
-  /** Base of the unsubscribe links. */
+  /** Base of the unsubscribe links, and the host of email Message-IDs. */
   publicUrl: string;
+  /** Signs unsubscribe links (derived from the server secret for that purpose only). */
+  unsubscribeKey: Buffer;
+  /** Opens the sealed gateway secrets. */
+  secrets: SecretBox;
+  /** Where gateway requests may go (the webhook policy: no private addresses in production). */
+  outbound: OutboundPolicy;
+  /** Timeout of one gateway request. */
+  gatewayTimeoutMs?: number;
   /** Messages per second per tenant, unless the tenant's settings say `campaignMessagesPerSecond`. */
   messagesPerSecond?: number;
   /** Attempts per recipient before the message is marked failed. */
@@ -34,6 +46,9 @@ interface Claimed {
   subject: string | null;
   content: string;
   attempts: number;
+  unsubscribeUrl: string;
+  /** The tenant's gateway (gateway channels only; null when none is configured). */
+  gateway: { url: string; secret: string } | null;
 }
 
 interface RecipientRow {
@@ -73,7 +88,7 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
   const pausedRecheckMs = deps.pausedRecheckMs ?? 5_000;
   return async ({ job, inTenant }): Promise<JobOutcome> => {
     const actor = systemActor(job.tenantId, job.id);
-    const step = await inTenant(async (tx): Promise<JobOutcome | Claimed> => {
+    const step = await inTenant(async (tx): Promise<JobOutcome | Claimed | { finished: string }> => {
       await lockCampaignOf(tx, job.tenantId, job.refId);
       const [row] = await queryRows<RecipientRow>(
         tx,
@@ -87,7 +102,9 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
              where r.tenant_id = ${job.tenantId} and r.id = ${job.refId}
              for update of r`,
       );
-      if (!row || !['pending', 'sending'].includes(row.status)) return { done: true };
+      if (!row) return { done: true };
+      // Already final: a replayed job, or one whose process died before the completion check. Check again.
+      if (!['pending', 'sending'].includes(row.status)) return { finished: row.campaign_id };
       if (row.campaign_status === 'paused' || row.campaign_status === 'scheduled') {
         return { retryAt: new Date(Date.now() + pausedRecheckMs) };
       }
@@ -100,8 +117,7 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
           sql`update app.campaign_messages set status = 'failed', error = 'not sent', failed_at = now(), updated_at = now()
                where tenant_id = ${job.tenantId} and recipient_id = ${row.id} and status = 'queued'`,
         );
-        await completeIfDone(tx, actor, row.campaign_id);
-        return { done: true };
+        return { finished: row.campaign_id };
       }
       // Per-tenant throughput: messages claimed in the last second, across the tenant's campaigns.
       const [rate] = await queryRows<{ recent: number; max_rate: number | null }>(
@@ -123,7 +139,16 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
           title: row.variables.title ?? null,
           company: row.variables.company ?? null,
         },
-        unsubscribeUrl(deps.publicUrl, row.id, row.channel),
+        unsubscribeLink(
+          deps.publicUrl,
+          signUnsubscribeToken(deps.unsubscribeKey, {
+            tenantId: job.tenantId,
+            contactId: row.contact_id,
+            channel: row.channel,
+            campaignId: row.campaign_id,
+            recipientId: row.id,
+          }),
+        ),
       );
       let content = render(row.body, variables);
       if (row.channel === 'email' && !row.body.includes('unsubscribeUrl')) {
@@ -157,8 +182,7 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
           { tenantId: job.tenantId, campaignId: row.campaign_id, messageId: message.id, channel: 'log' },
           'campaign message (log channel)',
         );
-        await completeIfDone(tx, actor, row.campaign_id);
-        return { done: true };
+        return { finished: row.campaign_id };
       }
       return {
         recipientId: row.id,
@@ -169,8 +193,14 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
         subject: message.subject,
         content: message.content,
         attempts: row.attempts + 1,
+        unsubscribeUrl: variables.unsubscribeUrl,
+        gateway: isGatewayChannel(row.channel) ? await loadGateway(tx, deps.secrets, job.tenantId) : null,
       };
     });
+    if ('finished' in step) {
+      await inTenant((tx) => completeIfDone(tx, actor, step.finished));
+      return { done: true };
+    }
     if (!('recipientId' in step)) return step;
 
     let error: string | null = null;
@@ -185,30 +215,63 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
     await inTenant(async (tx) => {
       await lockCampaignOf(tx, job.tenantId, step.recipientId);
       await recordOutcome(tx, job.tenantId, step, error, providerMessageId, final);
-      if (final) await completeIfDone(tx, actor, step.campaignId);
     });
+    if (final) await inTenant((tx) => completeIfDone(tx, actor, step.campaignId));
     return final ? { done: true } : { retryAt, error: error ?? '' };
   };
 }
 
 /**
  * Every transaction that changes a campaign's recipients locks the campaign
- * row first (the transitions do too): one lock order, no deadlocks, and the
- * completion check (no recipient left pending) sees every earlier commit.
+ * row first: one lock order, no deadlocks. Jobs take it FOR SHARE, so the
+ * jobs of one campaign run side by side, while a transition (start, pause,
+ * cancel: FOR UPDATE) waits for the claims in flight and they wait for it.
+ *
+ * The completion check runs in a transaction of its own after the job's
+ * commit (completeIfDone): a recipient never goes back from a final state, so
+ * "none pending or sending" cannot be seen too early, and the job that
+ * commits last always sees every other job's commit, so it completes the
+ * campaign; its `status = 'running'` guard under the row lock makes
+ * completion (and campaign.completed) happen once. Upgrading a shared lock to
+ * update the campaign inside the job's own transaction would deadlock
+ * against the other jobs' shared locks, hence the separate transaction.
  */
 async function lockCampaignOf(tx: Tx, tenantId: string, recipientId: string): Promise<void> {
   await tx.execute(
     sql`select c.id from app.campaigns c
          where c.tenant_id = ${tenantId}
            and c.id = (select r.campaign_id from app.campaign_recipients r where r.tenant_id = ${tenantId} and r.id = ${recipientId})
-           for update`,
+           for share`,
   );
 }
 
 async function send(deps: CampaignDeliveryDeps, message: Claimed): Promise<string> {
   if (message.channel === 'email') {
-    await deps.mailer.send({ to: message.address, subject: message.subject ?? '', text: message.content });
+    await deps.mailer.send({
+      to: message.address,
+      subject: message.subject ?? '',
+      text: message.content,
+      messageId: campaignMessageId(deps.publicUrl, message.recipientId),
+      unsubscribeUrl: message.unsubscribeUrl,
+    });
     return `email:${message.messageId}`;
+  }
+  if (isGatewayChannel(message.channel)) {
+    if (!message.gateway) throw new Error('no gateway is configured for this tenant');
+    return sendThroughGateway(
+      message.gateway,
+      {
+        recipientId: message.recipientId,
+        messageId: message.messageId,
+        campaignId: message.campaignId,
+        channel: message.channel,
+        to: message.address,
+        subject: message.subject,
+        content: message.content,
+      },
+      deps.outbound,
+      deps.gatewayTimeoutMs ?? 15_000,
+    );
   }
   throw new Error(`the ${message.channel} channel is not available yet`);
 }

@@ -24,8 +24,8 @@ export function assertTransition(transition: Transition, from: CampaignStatus): 
   }
 }
 
-/** The channels the delivery worker can send today; the others are refused at start (docs/campaigns.md). */
-export const DELIVERABLE_CHANNELS: readonly Channel[] = ['email', 'log'];
+/** The channels the delivery worker can send; webhook, sms and whatsapp also need the tenant's gateway (checked at start). */
+export const DELIVERABLE_CHANNELS: readonly Channel[] = ['email', 'log', 'webhook', 'sms', 'whatsapp'];
 
 /**
  * Snapshots the recipients of a campaign and queues one job per recipient,

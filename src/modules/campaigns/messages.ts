@@ -4,8 +4,8 @@ import { AppError } from '../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { router, tenantProcedure } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
-import { withTenant } from '../../db/tenant.ts';
-import { emitEvent } from '../../events/emit.ts';
+import { type Tx, withTenant } from '../../db/tenant.ts';
+import { type EventActor, emitEvent } from '../../events/emit.ts';
 import { CHANNELS, DIRECTIONS, MESSAGE_STATUSES, messages, optOuts } from './schema.ts';
 import { idInput, iso, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
@@ -29,8 +29,8 @@ const messageOutput = z.object({
   failedAt: z.iso.datetime().nullable(),
 });
 
-type MessageRow = typeof messages.$inferSelect;
-const toMessageOutput = (row: MessageRow) => ({
+export type MessageRow = typeof messages.$inferSelect;
+export const toMessageOutput = (row: MessageRow) => ({
   id: row.id,
   campaignId: row.campaignId,
   recipientId: row.recipientId,
@@ -113,6 +113,64 @@ const STATUS_FROM: Record<'delivered' | 'read' | 'failed', readonly string[]> = 
 };
 const STATUS_TIME = { delivered: 'deliveredAt', read: 'readAt', failed: 'failedAt' } as const;
 
+export interface StatusReport {
+  status: 'delivered' | 'read' | 'failed';
+  providerMessageId?: string | undefined;
+  error?: string | undefined;
+}
+
+/**
+ * Applies a provider's status report to one message of the tenant, named by
+ * its id or by its provider message id, inside the caller's tenant
+ * transaction: the API procedure and the gateway's signed callback share it.
+ * Repeating the current status is a no-op; an impossible move is 409.
+ */
+export async function applyMessageStatus(
+  tx: Tx,
+  actor: EventActor,
+  tenantId: string,
+  find: { id: string } | { providerMessageId: string },
+  input: StatusReport,
+): Promise<MessageRow> {
+  const named =
+    'id' in find
+      ? eq(messages.id, find.id)
+      : and(eq(messages.providerMessageId, find.providerMessageId), eq(messages.direction, 'outbound'));
+  const [current] = await tx
+    .select()
+    .from(messages)
+    .where(and(eq(messages.tenantId, tenantId), named))
+    .limit(1)
+    .for('update');
+  const message = notFoundUnless(current);
+  const where = and(eq(messages.tenantId, tenantId), eq(messages.id, message.id));
+  if (message.status === input.status) return message;
+  if (!STATUS_FROM[input.status].includes(message.status)) {
+    throw new AppError('INVALID_TRANSITION', `A ${message.status} message cannot become ${input.status}.`, {
+      from: message.status,
+    });
+  }
+  const [updated] = await tx
+    .update(messages)
+    .set({
+      status: input.status,
+      [STATUS_TIME[input.status]]: sql`now()`,
+      ...(input.status === 'read' && !message.deliveredAt ? { deliveredAt: sql`now()` } : {}),
+      ...(input.providerMessageId ? { providerMessageId: input.providerMessageId } : {}),
+      ...(input.status === 'failed' ? { error: input.error ?? 'reported failed' } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(where)
+    .returning();
+  await emitEvent(tx, actor, 'campaign_message.status_changed', {
+    id: message.id,
+    campaignId: message.campaignId,
+    from: message.status,
+    to: input.status,
+  });
+  return notFoundUnless(updated);
+}
+
 const messageStatusProcedure = tenantProcedure
   .meta({
     summary: "Report a message's delivery status (delivered, read, failed), as a provider saw it",
@@ -130,36 +188,9 @@ const messageStatusProcedure = tenantProcedure
   .output(messageOutput)
   .mutation(async ({ ctx, input }) => {
     const { principal } = ctx;
-    const row = await withTenant(principal, async (tx) => {
-      const where = and(eq(messages.tenantId, principal.tenantId), eq(messages.id, input.id));
-      const [current] = await tx.select().from(messages).where(where).for('update');
-      const message = notFoundUnless(current);
-      if (message.status === input.status) return message;
-      if (!STATUS_FROM[input.status].includes(message.status)) {
-        throw new AppError('INVALID_TRANSITION', `A ${message.status} message cannot become ${input.status}.`, {
-          from: message.status,
-        });
-      }
-      const [updated] = await tx
-        .update(messages)
-        .set({
-          status: input.status,
-          [STATUS_TIME[input.status]]: sql`now()`,
-          ...(input.status === 'read' && !message.deliveredAt ? { deliveredAt: sql`now()` } : {}),
-          ...(input.providerMessageId ? { providerMessageId: input.providerMessageId } : {}),
-          ...(input.status === 'failed' ? { error: input.error ?? 'reported failed' } : {}),
-          updatedAt: sql`now()`,
-        })
-        .where(where)
-        .returning();
-      await emitEvent(tx, actorOf(principal, ctx), 'campaign_message.status_changed', {
-        id: message.id,
-        campaignId: message.campaignId,
-        from: message.status,
-        to: input.status,
-      });
-      return notFoundUnless(updated);
-    });
+    const row = await withTenant(principal, (tx) =>
+      applyMessageStatus(tx, actorOf(principal, ctx), principal.tenantId, { id: input.id }, input),
+    );
     return toMessageOutput(row);
   });
 

@@ -1,5 +1,3 @@
-import type { Channel } from './schema.ts';
-
 /** The names a template may use: fields of the contact, and the unsubscribe link. */
 export const TEMPLATE_VARIABLES = [
   'firstName',
@@ -55,7 +53,7 @@ export function render(text: string, variables: Record<string, string>): string 
   return text.replace(PLACEHOLDER, (_whole, name: string) => variables[name] ?? '');
 }
 
-/** The unsubscribe link of one recipient's message (the public endpoint behind it is listed as future work in docs/campaigns.md). */
-export function unsubscribeUrl(baseUrl: string, recipientId: string, channel: Channel): string {
-  return `${baseUrl.replace(/\/$/, '')}/unsubscribe?r=${recipientId}&c=${channel}`;
+/** What `{{unsubscribeUrl}}` shows in a template preview; real messages carry a signed link (unsubscribe.ts). */
+export function previewUnsubscribeUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/$/, '')}/unsubscribe?token=preview`;
 }

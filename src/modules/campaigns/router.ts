@@ -1,5 +1,6 @@
 import { router } from '../../api/procedures.ts';
 import { campaignProcedures } from './campaigns.ts';
+import { gatewayRouter } from './gateway.ts';
 import { groupsRouter } from './groups.ts';
 import { messagesRouter, optOutsRouter } from './messages.ts';
 import { templatesRouter } from './templates.ts';
@@ -10,5 +11,6 @@ export const campaignsRouter = router({
   templates: templatesRouter,
   messages: messagesRouter,
   optOuts: optOutsRouter,
+  gateway: gatewayRouter,
   ...campaignProcedures,
 });

@@ -174,6 +174,8 @@ export const recipients = tenantTable(
       uniqueIndex('campaign_recipients_contact_key').on(t.tenantId, t.campaignId, t.contactId),
       index('campaign_recipients_status_idx').on(t.tenantId, t.campaignId, t.status),
       index('campaign_recipients_contact_idx').on(t.tenantId, t.contactId),
+      // The per-tenant throughput check counts the tenant's claims of the last second (delivery.ts).
+      index('campaign_recipients_sending_idx').on(t.tenantId, t.sendingAt),
       check('campaign_recipients_status_check', inList('status', RECIPIENT_STATUSES)),
     ],
   },
@@ -252,6 +254,30 @@ export const optOuts = tenantTable(
       uniqueIndex('campaign_opt_outs_contact_key').on(t.tenantId, t.contactId, t.channel),
       index('campaign_opt_outs_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
       check('campaign_opt_outs_channel_check', inList('channel', CHANNELS)),
+    ],
+  },
+);
+
+/**
+ * The tenant's gateway for the `webhook`, `sms` and `whatsapp` channels: one
+ * per tenant. Messages are POSTed to `url`, signed (Standard Webhooks) with
+ * `secret`, which is sealed with the server's SecretBox like webhook secrets
+ * and shown to the admin only when generated. The same secret verifies the
+ * gateway's status callbacks.
+ */
+export const gateways = tenantTable(
+  'campaign_gateways',
+  {
+    id: uuid('id').notNull().defaultRandom(),
+    url: text('url').notNull(),
+    secret: text('secret').notNull(),
+    ...timestamps,
+  },
+  {
+    key: ['id'],
+    extra: (t) => [
+      uniqueIndex('campaign_gateways_tenant_key').on(t.tenantId),
+      check('campaign_gateways_url_check', sql.raw('char_length(url) between 1 and 2000')),
     ],
   },
 );

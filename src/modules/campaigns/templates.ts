@@ -8,7 +8,7 @@ import { type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 import { companies } from '../crm/companies/schema.ts';
 import { contacts } from '../crm/contacts/schema.ts';
-import { render, TEMPLATE_VARIABLES, unknownVariables, unsubscribeUrl, variablesOf } from './render.ts';
+import { previewUnsubscribeUrl, render, TEMPLATE_VARIABLES, unknownVariables, variablesOf } from './render.ts';
 import { CHANNELS, templates } from './schema.ts';
 import { idInput, invalid, notFoundUnless, READ, tags, WRITE } from './shared.ts';
 
@@ -190,7 +190,7 @@ export const templatesRouter = router({
           .leftJoin(companies, and(eq(companies.tenantId, contacts.tenantId), eq(companies.id, contacts.companyId)))
           .where(and(eq(contacts.tenantId, principal.tenantId), eq(contacts.id, input.contactId)));
         const facts = notFoundUnless(contact);
-        const variables = variablesOf(facts, unsubscribeUrl(publicUrl(ctx.services.config), 'preview', template.channel));
+        const variables = variablesOf(facts, previewUnsubscribeUrl(publicUrl(ctx.services.config)));
         return {
           subject: template.subject === null ? null : render(template.subject, variables),
           body: render(template.body, variables),

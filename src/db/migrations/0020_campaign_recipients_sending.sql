@@ -1,0 +1,1 @@
+CREATE INDEX "campaign_recipients_sending_idx" ON "app"."campaign_recipients" USING btree ("tenant_id","sending_at");

@@ -1,0 +1,12 @@
+import { router } from '../../../api/procedures.ts';
+import { budgetProcedures } from './budget.ts';
+import { costEventProcedures } from './events.ts';
+
+/**
+ * Cost tracking and budgets: `costs.events`, `costs.summary` and the budget
+ * procedures, served under `/ai/costs/...` and `/ai/budget...` (REST).
+ */
+export const costsRouter = router({
+  ...costEventProcedures,
+  budget: router(budgetProcedures),
+});
