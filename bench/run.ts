@@ -12,9 +12,11 @@ import { type ServerProcess, signUp, startServerProcess } from './http.ts';
 import { describeMachine } from './machine.ts';
 import { PGBENCH } from './pgbench.ts';
 import { buildResults, type Observation, printTable, writeResults } from './report.ts';
+import { campaignDelivery } from './scenarios/campaign-delivery.ts';
 import { type DbScenarioContext, type EventScenarioContext, type HttpScenarioContext, must } from './scenarios/context.ts';
 import { contextCost } from './scenarios/context-cost.ts';
 import { httpVsPgbench } from './scenarios/http-vs-pgbench.ts';
+import { knowledgeSearch, knowledgeSearchSettings } from './scenarios/knowledge-search.ts';
 import { membershipScaling } from './scenarios/membership-scaling.ts';
 import { assertRedis, REDIS_URL, realtimeFanout } from './scenarios/realtime-fanout.ts';
 import { rlsCostGet, rlsCostList } from './scenarios/rls-cost.ts';
@@ -23,10 +25,11 @@ import { sessionVsApiKey } from './scenarios/session-vs-key.ts';
 import { crmTenantScale, loadCrmData } from './scenarios/tenant-scale-crm.ts';
 import { trpcVsRest } from './scenarios/trpc-vs-rest.ts';
 import { webhookDelivery } from './scenarios/webhook-delivery.ts';
+import { widgetAnswer } from './scenarios/widget-answer.ts';
 import { settingsFor } from './settings.ts';
 
 /**
- * npm run bench [-- --quick]
+ * npm run bench [-- --quick] [-- --only campaign_delivery]
  *
  * Creates a fresh database on the loopback PostgreSQL, loads the data, starts
  * Palisade in a child process, measures each ratio with interleaved rounds,
@@ -38,6 +41,15 @@ import { settingsFor } from './settings.ts';
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const settings = settingsFor(process.argv.includes('--quick'));
+/** `--only <scenario>`: that scenario alone, on a fresh database, printed and not written to latest.json. */
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
+const ONLY_SCENARIOS: Record<string, (ctx: EventScenarioContext) => Promise<Observation>> = {
+  campaign_delivery: campaignDelivery,
+  webhook_delivery: webhookDelivery,
+  knowledge_search: (ctx) => knowledgeSearch(knowledgeSearchSettings(ctx.settings.mode === 'quick')),
+  widget_answer: widgetAnswer,
+};
 const cleanups: Array<() => Promise<void> | void> = [];
 let cleaning: Promise<void> | undefined;
 
@@ -63,7 +75,34 @@ process.once('SIGTERM', () => abort('terminated', 143));
 // A bound on the whole run, whatever happens inside it.
 setTimeout(() => abort('time limit reached', 1), (settings.mode === 'quick' ? 6 : 30) * 60_000).unref();
 
+async function runOnly(name: string): Promise<void> {
+  const scenario = ONLY_SCENARIOS[name];
+  if (!scenario) throw new Error(`--only: unknown scenario ${name} (one of ${Object.keys(ONLY_SCENARIOS).join(', ')})`);
+  const pg = await createBenchDatabase();
+  cleanups.push(() => pg.drop());
+  const workDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  let servers = 0;
+  const startServer = async (env: Record<string, string> = {}): Promise<ServerProcess> => {
+    const started = await startServerProcess({
+      databaseUrl: pg.url,
+      appDatabaseUrl: pg.appUrl,
+      poolSize: settings.http.serverPoolSize,
+      dataDir: join(workDir, `server-${++servers}`),
+      env,
+    });
+    cleanups.push(() => started.stop());
+    return started;
+  };
+  // Signs the owner up, then steps aside: the scenario's own servers are the only job runners.
+  const server = await startServer({ WORKER_ENABLED: 'false' });
+  const owner = await signUp(server.url);
+  const observation = await scenario({ baseUrl: server.url, owner, settings, startServer });
+  printTable([], [observation], `${settings.mode} run of ${name} only (not written to ${RESULTS})`);
+}
+
 async function main(): Promise<void> {
+  if (only) return runOnly(only);
   const startedAt = new Date();
   const loadBefore = loadavg()[0] ?? 0;
   const { rows: rowCount, tenants } = settings.data;
@@ -153,10 +192,15 @@ async function main(): Promise<void> {
   const observations: Observation[] = [];
   const eventContext: EventScenarioContext = { baseUrl: server.url, owner: eventOwner, settings, startServer };
   observations.push(await webhookDelivery(eventContext));
+  observations.push(await widgetAnswer(eventContext));
   // realtime_fanout's process A must be the only job runner on the database: this server's would take
   // dispatch jobs and publish them to its in-process broker, which no socket of A or B listens to.
   await server.stop();
   observations.push(await realtimeFanout(eventContext));
+  // After every other server has stopped: its own server (with SMTP_URL) must be the only job runner.
+  observations.push(await campaignDelivery(eventContext));
+  // In-process on PGlite (pgvector), independent of the server database.
+  observations.push(await knowledgeSearch(knowledgeSearchSettings(settings.mode === 'quick')));
 
   // Last, so that its contacts (twice settings.crm.contacts rows) change nothing the other scenarios read.
   const crm = settings.crm;

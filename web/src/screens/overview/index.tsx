@@ -1,0 +1,143 @@
+import { useQuery } from '@tanstack/react-query';
+import { keys, trpc } from '../../api.ts';
+import { useI18n } from '../../i18n/index.tsx';
+import { useRealtime } from '../../realtime.tsx';
+import { useSession, useTenantId } from '../../session.tsx';
+import { Empty, ErrorState, Loading, PageTitle, Section } from '../../ui/index.tsx';
+
+function Counts() {
+  const { t } = useI18n();
+  const tenantId = useTenantId();
+  const counts = useQuery({
+    queryKey: [...keys.scoped(tenantId, 'overview'), 'counts'],
+    queryFn: async () => {
+      const [contacts, companies, leads, campaigns] = await Promise.all([
+        trpc.crm.contacts.list.query({ limit: 100 }),
+        trpc.crm.companies.list.query({ limit: 100 }),
+        trpc.crm.leads.list.query({ limit: 100 }),
+        trpc.campaigns.list.query({ limit: 100 }),
+      ]);
+      const count = (page: { items: unknown[]; nextCursor: string | null }) =>
+        page.nextCursor ? `${page.items.length}+` : String(page.items.length);
+      return [
+        { label: t('Contacts'), value: count(contacts) },
+        { label: t('Companies'), value: count(companies) },
+        { label: t('Leads'), value: count(leads) },
+        { label: t('Campaigns'), value: count(campaigns) },
+      ];
+    },
+  });
+  if (counts.isPending) return <Loading />;
+  if (counts.isError) return <ErrorState error={counts.error} onRetry={() => void counts.refetch()} />;
+  return (
+    <ul className="stats">
+      {counts.data.map((c) => (
+        <li key={c.label}>
+          <strong>{c.value}</strong>
+          <span>{c.label}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Usage() {
+  const { t } = useI18n();
+  const tenantId = useTenantId();
+  const stats = useQuery({
+    queryKey: [...keys.scoped(tenantId, 'overview'), 'usage'],
+    queryFn: () => trpc.observability.stats.query({ windowMinutes: 60 }),
+  });
+  if (stats.isPending) return <Loading />;
+  if (stats.isError) return <ErrorState error={stats.error} />;
+  const rows = [...stats.data.procedures].sort((a, b) => b.count - a.count).slice(0, 8);
+  if (rows.length === 0) return <Empty>{t('No API calls in the last hour.')}</Empty>;
+  const max = Math.max(...rows.map((r) => r.count));
+  return (
+    <table>
+      <caption className="visually-hidden">{t('API calls in the last hour')}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t('Procedure')}</th>
+          <th scope="col">{t('Calls')}</th>
+          <th scope="col">{t('Errors')}</th>
+          <th scope="col">p95</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.procedure}>
+            <td>
+              <code>{r.procedure}</code>
+              <span className="bar" style={{ width: `${(r.count / max) * 100}%` }} aria-hidden="true" />
+            </td>
+            <td>{r.count}</td>
+            <td>{r.errors}</td>
+            <td>{Math.round(r.p95Ms)} ms</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Activity() {
+  const { t, formatDate } = useI18n();
+  const tenantId = useTenantId();
+  const live = useRealtime();
+  const audit = useQuery({
+    queryKey: [...keys.scoped(tenantId, 'overview'), 'audit'],
+    queryFn: () => trpc.audit.list.query({ limit: 10 }),
+  });
+  return (
+    <>
+      {live.events.length > 0 && (
+        <ul className="feed" aria-live="polite" aria-label={t('Live events')}>
+          {live.events.slice(0, 10).map((e) => (
+            <li key={e.id}>
+              <code>{e.type}</code> <time dateTime={e.timestamp}>{formatDate(e.timestamp)}</time>
+            </li>
+          ))}
+        </ul>
+      )}
+      {audit.isPending ? (
+        <Loading />
+      ) : audit.isError ? (
+        <ErrorState error={audit.error} />
+      ) : audit.data.items.length === 0 ? (
+        <Empty>{t('Nothing has happened yet.')}</Empty>
+      ) : (
+        <ul className="feed">
+          {audit.data.items.map((entry) => (
+            <li key={entry.id}>
+              <code>{entry.action}</code> {entry.targetType} <time dateTime={entry.createdAt}>{formatDate(entry.createdAt)}</time>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+export function Overview() {
+  const { t } = useI18n();
+  const session = useSession();
+  return (
+    <>
+      <PageTitle>{session.tenant?.name ?? t('Overview')}</PageTitle>
+      <div className="grid">
+        <Section title={t('At a glance')}>
+          <Counts />
+        </Section>
+        <Section title={t('Activity')}>
+          {session.isAdmin ? <Activity /> : <Empty>{t('Only admins see the audit log.')}</Empty>}
+        </Section>
+        {session.isAdmin && (
+          <Section title={t('Usage')}>
+            <Usage />
+          </Section>
+        )}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,111 @@
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { keys, queryClient, tenantStore, trpc } from '../../api.ts';
+import { useI18n } from '../../i18n/index.tsx';
+import { Link, navigate } from '../../router.tsx';
+import { useSession, useTenantId } from '../../session.tsx';
+import { ErrorState, Field, Loading, Notice, PageTitle, Section } from '../../ui/index.tsx';
+
+export function Settings() {
+  const { t, formatDate } = useI18n();
+  const tenantId = useTenantId();
+  const session = useSession();
+  const tenant = useQuery({ queryKey: keys.scoped(tenantId, 'tenant'), queryFn: () => trpc.tenants.current.query() });
+  const [name, setName] = useState('');
+  const [confirmSlug, setConfirmSlug] = useState('');
+  useEffect(() => {
+    if (tenant.data) setName(tenant.data.name);
+  }, [tenant.data]);
+  const save = useMutation({
+    mutationFn: () => trpc.tenants.update.mutate({ name }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: keys.scoped(tenantId, 'tenant') });
+      void queryClient.invalidateQueries({ queryKey: keys.me });
+    },
+  });
+  const leave = useMutation({
+    mutationFn: () => trpc.members.leave.mutate(),
+    onSuccess: async () => {
+      tenantStore.set(null);
+      await queryClient.invalidateQueries({ queryKey: keys.me });
+      navigate('/');
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () => trpc.tenants.delete.mutate({ confirmSlug }),
+    onSuccess: async () => {
+      tenantStore.set(null);
+      await queryClient.invalidateQueries({ queryKey: keys.me });
+      navigate('/');
+    },
+  });
+  if (tenant.isPending) return <Loading />;
+  if (tenant.isError) return <ErrorState error={tenant.error} />;
+  return (
+    <>
+      <PageTitle actions={<Link to="/tenants/new">{t('New tenant')}</Link>}>{t('Settings')}</PageTitle>
+      <Section title={t('Tenant')}>
+        <dl className="facts">
+          <dt>{t('Slug')}</dt>
+          <dd>
+            <code>{tenant.data.slug}</code>
+          </dd>
+          <dt>{t('Plan')}</dt>
+          <dd>{tenant.data.plan}</dd>
+          <dt>{t('Created')}</dt>
+          <dd>{formatDate(tenant.data.createdAt)}</dd>
+        </dl>
+        {session.isAdmin ? (
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              save.mutate();
+            }}
+          >
+            <Field label={t('Name')}>
+              {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}
+            </Field>
+            <button type="submit" disabled={save.isPending}>
+              {t('Save')}
+            </button>
+            <Notice error={save.error} success={save.isSuccess ? t('Saved.') : null} />
+          </form>
+        ) : (
+          <p>{t('Only admins can change the tenant settings.')}</p>
+        )}
+      </Section>
+      <Section title={t('Leave')}>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            if (confirm(t('Leave {name}?', { name: tenant.data.name }))) leave.mutate();
+          }}
+        >
+          {t('Leave this tenant')}
+        </button>
+        <Notice error={leave.error} />
+      </Section>
+      {session.role === 'owner' && (
+        <Section title={t('Danger zone')}>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              remove.mutate();
+            }}
+          >
+            <Field label={t('Type the slug to delete this tenant')}>
+              {(p) => <input {...p} required value={confirmSlug} onChange={(e) => setConfirmSlug(e.target.value)} />}
+            </Field>
+            <button type="submit" className="danger" disabled={confirmSlug !== tenant.data.slug || remove.isPending}>
+              {t('Delete tenant')}
+            </button>
+          </form>
+          <Notice error={remove.error} />
+        </Section>
+      )}
+    </>
+  );
+}
