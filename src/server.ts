@@ -19,6 +19,7 @@ import { registerCampaignPublicRoutes } from './api/campaigns-public.ts';
 import { type Caller, createRequestContext, type RequestContext, resolveCaller, type Services } from './api/context.ts';
 import { registerCrmCsvRoutes } from './api/crm-csv.ts';
 import { AppError, errorBody } from './api/errors.ts';
+import { registerKnowledgeUploadRoute } from './api/knowledge-upload.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appErrorOf } from './api/procedures.ts';
 import { registerQrSignInRoutes } from './api/qr-sign-in.ts';
@@ -43,7 +44,6 @@ import { createLogger } from './logger.ts';
 import { createMailer } from './mail/mailer.ts';
 import { configurePrices } from './modules/ai/costs/prices.ts';
 import { configureKnowledge } from './modules/ai/knowledge/settings.ts';
-import { registerKnowledgeUploadRoute } from './modules/ai/knowledge/upload.ts';
 import { ensureVectorIndex } from './modules/ai/knowledge/vector.ts';
 import {
   SEND_CAMPAIGN_MESSAGE_JOB,

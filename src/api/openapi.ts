@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { KNOWLEDGE_OPENAPI_PATHS } from '../modules/ai/knowledge/upload.ts';
 import { AI_CHAT_OPENAPI_PATHS } from './ai-chat-http.ts';
 import { CAMPAIGN_PUBLIC_OPENAPI_PATHS } from './campaigns-public.ts';
 import { CRM_CSV_OPENAPI_PATHS } from './crm-csv.ts';
 import { ERROR_CATALOGUE } from './errors.ts';
+import { KNOWLEDGE_OPENAPI_PATHS } from './knowledge-upload.ts';
 import { QR_SIGN_IN_OPENAPI_PATHS } from './qr-sign-in.ts';
 import { restRoutes } from './rest.ts';
 

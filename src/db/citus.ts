@@ -48,6 +48,8 @@ export const UNIQUE_KEYS_WITHOUT_TENANT_ID: Record<string, string> = {
     'SHA-256 of a random secret the server generates; looked up before the tenant is known (app.resolve_api_key)',
   'app.invitations.invitations_token_key':
     'SHA-256 of a 256-bit random token; looked up before the tenant is known (app.respond_to_invitation)',
+  'app.ai_widgets.ai_widgets_publishable_key_key':
+    'random publishable key (pk_live_ + 32 base62) the server generates; looked up before the tenant is known (app.resolve_widget)',
 };
 
 const FORBIDDEN_ON_DISTRIBUTION_KEY = new Set(['set null', 'set default']);

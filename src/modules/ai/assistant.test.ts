@@ -272,6 +272,60 @@ describeEachBackend('ai assistant (model service)', (backend) => {
     await model?.close();
   });
 
+  it('keeps conversations, meetings and cost events when the widget, contact or conversation they name is deleted', async () => {
+    const agentId = await agentIn(a);
+    const contact = await a.member.post('/api/v1/crm/contacts', { name: 'Ada Detached' });
+    const withContact = await a.member.post('/api/v1/ai/conversations', { agentId, contactId: contact.body.id });
+    expect(withContact.status, JSON.stringify(withContact.body)).toBe(201);
+    const widget = await a.member.post('/api/v1/ai/widgets', {
+      name: 'Gone soon',
+      agentId,
+      allowedDomains: ['shop.example.com'],
+    });
+    const visitor = await fetch(`${t.url}/api/v1/widget/${widget.body.publishableKey}/sessions`, {
+      method: 'POST',
+      headers: { origin: 'https://shop.example.com', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(visitor.status).toBe(201);
+    const { sessionId } = (await visitor.json()) as { sessionId: string };
+    const meeting = await a.member.post('/api/v1/ai/meetings', { title: 'Review' });
+    expect(meeting.status, JSON.stringify(meeting.body)).toBe(201);
+    const meetingConversation = meeting.body.conversationId as string;
+    await t.ownerQuery(
+      `insert into app.ai_cost_events (tenant_id, service, units, unit, unit_price, amount, session_id)
+       values ($1, 'livekit', 1, 'participant_minute', 0.004, 0.004, $2)`,
+      [a.id, meetingConversation],
+    );
+
+    expect((await a.admin.delete(`/api/v1/ai/widgets/${widget.body.id}`)).status).toBe(200);
+    expect((await a.admin.delete(`/api/v1/crm/contacts/${contact.body.id}`)).status).toBe(200);
+    const purged = await a.admin.post(`/api/v1/crm/contacts/${contact.body.id}/purge`, {});
+    expect(purged.status, JSON.stringify(purged.body)).toBe(200);
+    expect((await a.admin.delete(`/api/v1/ai/conversations/${meetingConversation}`)).status).toBe(200);
+
+    const conversations = await t.ownerQuery<{ id: string; widget_id: string | null; contact_id: string | null }>(
+      'select id, widget_id, contact_id from app.ai_conversations where tenant_id = $1 and id = any($2::uuid[]) order by id',
+      [a.id, [sessionId, withContact.body.id]],
+    );
+    expect(conversations).toEqual(
+      [
+        { id: sessionId, widget_id: null, contact_id: null },
+        { id: withContact.body.id, widget_id: null, contact_id: null },
+      ].sort((x, y) => x.id.localeCompare(y.id)),
+    );
+    const [kept] = await t.ownerQuery<{ conversation_id: string | null }>(
+      'select conversation_id from app.ai_meetings where tenant_id = $1 and id = $2',
+      [a.id, meeting.body.id],
+    );
+    expect(kept).toEqual({ conversation_id: null });
+    const costs = await t.ownerQuery<{ session_id: string | null }>(
+      "select session_id from app.ai_cost_events where tenant_id = $1 and service = 'livekit'",
+      [a.id],
+    );
+    expect(costs).toEqual([{ session_id: null }]);
+  });
+
   it('grounds the model in the tenant’s knowledge and records tokens, cost and latency', async () => {
     const agentId = await agentIn(a, { temperature: 0.2, maxTokens: 300 });
     await documentIn(a, 'Warranty', '# Warranty\n\nEvery gadget carries a two year warranty.');

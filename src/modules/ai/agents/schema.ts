@@ -51,7 +51,12 @@ export const agents = tenantTable(
       pgPolicy('ai_agents_shared_select', {
         for: 'select',
         to: appRole,
-        using: sql.raw(`sharing = 'global' or (sharing = 'selective' and ${CURRENT_TENANT_SQL} = any(shared_with))`),
+        // Only inside a live tenant: without a context, or with an id that names no tenant, every table
+        // reads as empty, shared agents included. The tenants policy lets the current tenant's row through.
+        using: sql.raw(
+          `exists (select 1 from app.tenants t where t.id = ${CURRENT_TENANT_SQL} and t.deleted_at is null)` +
+            ` and (sharing = 'global' or (sharing = 'selective' and ${CURRENT_TENANT_SQL} = any(shared_with)))`,
+        ),
       }),
     ],
   },

@@ -9,6 +9,7 @@ import { emitEvent } from '../../../events/emit.ts';
 import { contacts } from '../../crm/contacts/schema.ts';
 import { countAgentUse, findUsableAgent } from '../agents/procedures.ts';
 import { chat, type MessageRow, transcript } from './chat.ts';
+import { detachFromConversation } from './detach.ts';
 import { conversations } from './schema.ts';
 
 const tags = ['ai'];
@@ -326,6 +327,7 @@ export const conversationsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.principal.tenantId;
       await withTenant(ctx.principal, async (tx) => {
+        await detachFromConversation(tx, tenantId, input.id);
         const [gone] = await tx
           .delete(conversations)
           .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, input.id)))

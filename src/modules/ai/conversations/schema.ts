@@ -49,18 +49,19 @@ export const conversations = tenantTable(
   {
     key: ['id'],
     extra: (t) => [
+      // NO ACTION rather than SET NULL: Citus refuses SET NULL on a key that holds the distribution
+      // column. Deleting a widget or purging a contact detaches its conversations first
+      // (detachConversations), in the same transaction.
       foreignKey({
         name: 'ai_conversations_widget_fk',
         columns: [t.tenantId, t.widgetId],
         foreignColumns: [widgets.tenantId, widgets.id],
-      }).onDelete('set null'),
+      }),
       foreignKey({
         name: 'ai_conversations_contact_fk',
         columns: [t.tenantId, t.contactId],
         foreignColumns: [contacts.tenantId, contacts.id],
-      }).onDelete('set null'),
-      // Both foreign keys null only their own column (`SET NULL (widget_id)`, PostgreSQL 15), never
-      // tenant_id: the migration says so by hand, as Drizzle cannot express a column list here.
+      }),
       index('ai_conversations_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
       index('ai_conversations_widget_idx').on(t.tenantId, t.widgetId),
       index('ai_conversations_agent_idx').on(t.tenantId, t.agentId),

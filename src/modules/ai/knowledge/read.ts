@@ -5,7 +5,7 @@ import type { Tx } from '../../../db/tenant.ts';
 import { DOCUMENT_STATUSES, type DocumentStatus, knowledgeDocuments, SOURCE_TYPES, type SourceType } from './schema.ts';
 
 // Qualified by hand: inside a select list Drizzle may print the outer columns unqualified, which the subquery would capture.
-const chunkCount = sql<number>`(select count(*)::int from app.knowledge_chunks c where c.tenant_id = ${sql.raw('"knowledge_documents"."tenant_id"')} and c.document_id = ${sql.raw('"knowledge_documents"."id"')})`;
+const chunkCount = sql<number>`(select count(*)::int from app.knowledge_chunks c where c.tenant_id = "knowledge_documents"."tenant_id" and c.document_id = "knowledge_documents"."id")`;
 
 /** The columns a document is returned with (never its content: that is what its chunks are for). */
 export const documentColumns = {

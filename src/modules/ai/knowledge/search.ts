@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { integerLiteral } from '../../../db/sql-literal.ts';
 import { type DataPrincipal, queryRows, type TenantPrincipal, type Tx, withTenant } from '../../../db/tenant.ts';
 import {
   type EmbeddingCall,
@@ -125,7 +126,7 @@ const toPassage = (row: PassageRow): Passage => ({
 });
 
 /** Escaped for HTML before highlighting: snippets are safe HTML whose only markup is <mark>. */
-const escapedText = sql.raw(`replace(replace(replace(c.text, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`);
+const escapedText = sql`replace(replace(replace(c.text, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
 const HEADLINE_OPTIONS = 'StartSel=<mark>, StopSel=</mark>, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "';
 
 function documentFilter(filters: Filters): SQL {
@@ -140,7 +141,7 @@ function documentFilter(filters: Filters): SQL {
 
 /** PostgreSQL full-text search: websearch syntax, ts_rank, and a highlighted snippet. */
 export async function fullTextSearch(tx: Tx, filters: Filters, limit: number): Promise<Passage[]> {
-  const tsQuery = sql`websearch_to_tsquery(${sql.raw(`'${TS_CONFIG}'`)}::regconfig, ${filters.query})`;
+  const tsQuery = sql`websearch_to_tsquery(${TS_CONFIG}::regconfig, ${filters.query})`;
   const rows = await queryRows<PassageRow>(
     tx,
     sql`
@@ -154,7 +155,7 @@ export async function fullTextSearch(tx: Tx, filters: Filters, limit: number): P
          limit ${limit}
       )
       select c.id as chunk_id, c.document_id, d.title as document_title, c.position, c.text, h.score,
-             ts_headline(${sql.raw(`'${TS_CONFIG}'`)}::regconfig, ${escapedText}, ${tsQuery}, ${HEADLINE_OPTIONS}) as snippet
+             ts_headline(${TS_CONFIG}::regconfig, ${escapedText}, ${tsQuery}, ${HEADLINE_OPTIONS}) as snippet
         from hits h
         join app.knowledge_chunks c on c.tenant_id = h.tenant_id and c.id = h.id
         join app.knowledge_documents d on d.tenant_id = c.tenant_id and d.id = c.document_id
@@ -196,13 +197,14 @@ export async function semanticSearch(
   options: SemanticOptions,
 ): Promise<Passage[]> {
   const dims = embeddings.dimensions;
-  const dimsSql = sql.raw(String(Math.trunc(dims)));
+  // A type modifier cannot be a parameter; the HNSW index's expression spells the size the same way.
+  const dimsSql = integerLiteral(dims);
   const model = embeddings.model;
   const version = await pgvectorVersion(tx);
   const pgvector = version !== null;
   const candidates = sql`c.tenant_id = ${filters.tenantId} and array_length(c.embedding, 1) = ${dimsSql}`;
   const documents = sql`${documentFilter(filters)} and d.embedding_model = ${model}`;
-  const headline = sql`ts_headline(${sql.raw(`'${TS_CONFIG}'`)}::regconfig, ${escapedText}, websearch_to_tsquery(${sql.raw(`'${TS_CONFIG}'`)}::regconfig, ${filters.query}), ${HEADLINE_OPTIONS})`;
+  const headline = sql`ts_headline(${TS_CONFIG}::regconfig, ${escapedText}, websearch_to_tsquery(${TS_CONFIG}::regconfig, ${filters.query}), ${HEADLINE_OPTIONS})`;
 
   const exact = async (): Promise<Passage[]> => {
     const distance = pgvector

@@ -9,6 +9,7 @@ import { publicUrl } from '../../../config.ts';
 import { type Tx, withTenant } from '../../../db/tenant.ts';
 import { emitEvent } from '../../../events/emit.ts';
 import { findUsableAgent } from '../agents/procedures.ts';
+import { detachConversations } from '../conversations/detach.ts';
 import { normaliseDomain } from './domains.ts';
 import { type WidgetTheme, widgets } from './schema.ts';
 
@@ -270,6 +271,7 @@ export const widgetsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.principal.tenantId;
       await withTenant(ctx.principal, async (tx) => {
+        await detachConversations(tx, tenantId, { widgetId: input.id });
         const [gone] = await tx
           .delete(widgets)
           .where(and(eq(widgets.tenantId, tenantId), eq(widgets.id, input.id)))

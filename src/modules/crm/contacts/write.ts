@@ -5,6 +5,7 @@ import { adminProcedure, tenantProcedure } from '../../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../../audit/record.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../../db/tenant.ts';
 import { type EventActor, emitEvent } from '../../../events/emit.ts';
+import { detachConversations } from '../../ai/conversations/detach.ts';
 import { detachActivities } from '../activities/model.ts';
 import { applyCustomFields, type FieldDefinition, loadDefinitions } from '../custom-fields/validate.ts';
 import { idInput } from '../fields.ts';
@@ -212,6 +213,7 @@ export const contactWrites = {
           .set({ contactId: null, updatedAt: new Date() })
           .where(and(eq(leads.tenantId, principal.tenantId), eq(leads.contactId, input.id)));
         await detachActivities(tx, principal, 'contactId', input.id);
+        await detachConversations(tx, principal.tenantId, { contactId: input.id });
         await tx.delete(contacts).where(and(eq(contacts.tenantId, principal.tenantId), eq(contacts.id, input.id)));
         // The record is gone, so the audit entry names it by id only.
         await recordAudit(tx, actorOf(principal, ctx), { action: 'contact.purged', targetType: 'contact', targetId: input.id });

@@ -1,14 +1,14 @@
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { RequestContext } from '../../../api/context.ts';
-import { AppError } from '../../../api/errors.ts';
-import { actingInTenant } from '../../../api/procedures.ts';
-import { categoryField, titleField, WRITE } from './documents.ts';
-import { createDocument } from './indexing.ts';
-import { extractDocument, fileProblem, sourceTypeOf } from './parse.ts';
-import { toDocumentOutput } from './read.ts';
-import { knowledgeSettings } from './settings.ts';
+import { categoryField, titleField, WRITE } from '../modules/ai/knowledge/documents.ts';
+import { createDocument } from '../modules/ai/knowledge/indexing.ts';
+import { extractDocument, fileProblem, sourceTypeOf } from '../modules/ai/knowledge/parse.ts';
+import { toDocumentOutput } from '../modules/ai/knowledge/read.ts';
+import { knowledgeSettings } from '../modules/ai/knowledge/settings.ts';
+import type { RequestContext } from './context.ts';
+import { AppError } from './errors.ts';
+import { actingInTenant } from './procedures.ts';
 
 /**
  * File upload into the knowledge base: a thin multipart transport over the
