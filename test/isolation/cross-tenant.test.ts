@@ -366,12 +366,16 @@ describeEachBackend('cross-tenant isolation', (backend) => {
 
     beforeAll(async () => {
       const tenants = await Promise.all([createTenant(t.url, t.inbox, 'ctx-a'), createTenant(t.url, t.inbox, 'ctx-b')]);
-      // Rows that live only while a model call is in flight, so that the routes above leave none behind.
+      // Rows that live only while a model call or a QR sign-in is in flight, which the routes above leave none of.
       for (const { id } of tenants) {
         await t.ownerQuery(
           `insert into app.ai_budget_reservations (tenant_id, period, amount, expires_at)
            values ($1, date_trunc('month', now())::date, 0.01, now() + interval '1 minute')`,
           [id],
+        );
+        await t.ownerQuery(
+          `insert into app.qr_sign_ins (poll_hash, approve_hash, expires_at)
+           values (md5(random()::text), md5(random()::text), now() + interval '1 minute')`,
         );
       }
       const rows = await t.ownerQuery<{ name: string }>(
