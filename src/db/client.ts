@@ -120,18 +120,37 @@ async function openPglite(dataDir: string): Promise<Database> {
   };
 }
 
+/**
+ * The connection as Drizzle's session sees it, with every statement prepared. Drizzle prepares only queries
+ * given a name (`.prepare('x')`). An unprepared postgres.js query with parameters first asks the server for
+ * their types (a round trip of its own, which also stops the pipeline) and PostgreSQL then parses, rewrites
+ * and plans it again, row-level security policies included, on every request. postgres.js keeps one named
+ * statement per query text and connection; texts are parameterised, so their number is bounded by the code,
+ * and connections are recycled (max_lifetime), which bounds what each one holds. The enter statements and
+ * `statement()` are prepared for the same reason.
+ */
+function preparing<C extends postgres.Sql | postgres.ReservedSql>(client: C): C {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+      return (query: string, params?: never[], options?: postgres.UnsafeQueryOptions) =>
+        target.unsafe(query, params, { ...options, prepare: true });
+    },
+  });
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const common = { onnotice: () => {}, connection: { application_name: 'palisade' } } as const;
   const ownerSql = postgres(url, { ...common, max: 4 });
   const appSql = postgres(options.appUrl ?? url, { ...common, max: options.poolSize ?? 10 });
-  const owner = drizzlePostgres(ownerSql) as unknown as Tx;
+  const owner = drizzlePostgres(preparing(ownerSql)) as unknown as Tx;
   // Installs Drizzle's type parsers on the pool's options, which reserved connections share.
   drizzlePostgres(appSql);
   const dialect = new PgDialect();
   const onConnection = (conn: postgres.ReservedSql, statements: string[] | undefined) =>
     new PostgresJsDatabase(
       dialect,
-      new PostgresJsSession(conn, dialect, undefined, statements ? { logger: { logQuery: (q) => statements.push(q) } } : {}),
+      new PostgresJsSession(preparing(conn), dialect, undefined, statements ? { logger: { logQuery: (q) => statements.push(q) } } : {}),
       undefined,
     ) as unknown as Tx;
   let inUse = 0;
@@ -156,7 +175,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         const begin = conn.unsafe('begin').execute();
         let contextMs = 0;
         const entered = conn
-          .unsafe(enter.text, enter.params as never[])
+          .unsafe(enter.text, enter.params as never[], { prepare: true })
           .execute()
           .then((rows) => {
             contextMs = performance.now() - started;
@@ -185,7 +204,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       }
     },
     async statement(statement) {
-      return (await appSql.unsafe(statement.text, statement.params as never[])) as unknown as never[];
+      return (await appSql.unsafe(statement.text, statement.params as never[], { prepare: true })) as unknown as never[];
     },
     async ownerQuery(text, params = []) {
       return (await ownerSql.unsafe(text, params as never[])) as unknown as never[];
