@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp, uniqueSlug } from '../../test/support/client.ts';
 import { startTestServer, type TestServer } from '../../test/support/harness.ts';
 import { LOCALES } from './locales.ts';
 import { registerWebApp } from './static.ts';
@@ -122,5 +123,53 @@ describe('in the server', () => {
     const page = await fetch(`${server.url}/crm/contacts`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
+  });
+
+  it('serves the widget preview: widget.js with the config the widget route gives this origin, framed by the dashboard only', async () => {
+    const owner = await signUp(server.url, 'preview-owner');
+    const tenant = await owner.post('/api/v1/tenants', { name: 'Preview', slug: uniqueSlug('preview') });
+    owner.tenantHeader = tenant.body.id;
+    const agent = await owner.post('/api/v1/ai/agents', { name: 'Guide', systemPrompt: 'Help.' });
+    const host = new URL(server.url).host;
+    const allowed = await owner.post('/api/v1/ai/widgets', {
+      name: 'Say "hi" <b>now</b>',
+      agentId: agent.body.id,
+      allowedDomains: [host],
+    });
+    expect(allowed.status).toBe(201);
+    const key = allowed.body.publishableKey as string;
+
+    const page = await fetch(`${server.url}/widget-preview?key=${key}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain(`<script src="/widget.js" data-palisade-widget="${key}"`);
+    // The config is the public route's answer, HTML-escaped into one attribute: the name's markup stays text.
+    const attribute = html.match(/data-palisade-config="([^"]*)"/)?.[1] ?? '';
+    const config = JSON.parse(
+      attribute
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&'),
+    );
+    expect(config).toMatchObject({ name: 'Say "hi" <b>now</b>', agentName: 'Guide' });
+    expect(html).not.toContain('<b>');
+
+    // A widget that does not allow this server's origin is refused here exactly as on any other site.
+    const elsewhere = await owner.post('/api/v1/ai/widgets', {
+      name: 'Shop only',
+      agentId: agent.body.id,
+      allowedDomains: ['shop.example.com'],
+    });
+    const refused = await fetch(`${server.url}/widget-preview?key=${elsewhere.body.publishableKey}`);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ORIGIN_NOT_ALLOWED');
+    for (const bad of ['', 'nope', 'pk_live_"><script>', `${key}x"`]) {
+      expect((await fetch(`${server.url}/widget-preview?key=${encodeURIComponent(bad)}`)).status, bad).toBe(400);
+    }
   });
 });

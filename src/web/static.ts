@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DEFAULT_LOCALE, LOCALES } from './locales.ts';
+import { registerWidgetPreview } from './widget-preview.ts';
 
 /** Where `npm run build` writes the dashboard (see web/vite.config.ts). */
 export const WEB_DIST = fileURLToPath(new URL('../../dist/web/', import.meta.url));
@@ -51,6 +52,8 @@ export async function registerWebApp(app: FastifyInstance, options: { dir?: stri
   const dir = resolve(options.dir ?? WEB_DIST);
 
   app.get('/api/v1/locales', async () => ({ default: DEFAULT_LOCALE, locales: LOCALES }));
+  // Works without a build too: it is only widget.js on a blank page.
+  registerWidgetPreview(app);
 
   const built = existsSync(join(dir, 'index.html'));
   if (built) await app.register(fastifyStatic, { root: dir, serve: false });
