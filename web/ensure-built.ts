@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const WEB = fileURLToPath(new URL('.', import.meta.url));
 const OUT = fileURLToPath(new URL('../dist/web/', import.meta.url));
 /** What the bundle is made of, besides web/src. */
-const INPUTS = ['index.html', 'vite.config.ts', '../src/web/locales.ts'];
+const INPUTS = ['index.html', 'vite.config.ts', '../src/web/locales.ts', '../src/modules/ai/widgets/domains.ts'];
 
 function newestIn(path: string): number {
   if (!existsSync(path)) return 0;

@@ -16,6 +16,9 @@ interface I18n {
   setLocale(locale: LocaleCode): void;
   t: Translate;
   formatDate(value: string | null | undefined): string;
+  formatNumber(value: number): string;
+  /** US dollars; amounts below a cent keep their significant digits (one embedding call costs millionths). */
+  formatMoney(usd: number): string;
 }
 
 const STORAGE_KEY = 'palisade.locale';
@@ -44,6 +47,14 @@ export function I18nProvider({ children }: { children: ReactNode }) {
   const value = useMemo<I18n>(() => {
     const catalogue = catalogues[locale];
     const dates = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    const numbers = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+    const money = new Intl.NumberFormat(locale, { style: 'currency', currency: 'USD' });
+    const smallMoney = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency: 'USD',
+      maximumSignificantDigits: 3,
+      minimumSignificantDigits: 1,
+    });
     return {
       locale,
       setLocale,
@@ -53,6 +64,8 @@ export function I18nProvider({ children }: { children: ReactNode }) {
         return text;
       },
       formatDate: (v) => (v ? dates.format(new Date(v)) : '—'),
+      formatNumber: (v) => numbers.format(v),
+      formatMoney: (v) => (v !== 0 && Math.abs(v) < 0.01 ? smallMoney : money).format(v),
     };
   }, [locale, setLocale]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;

@@ -1,6 +1,6 @@
 import { type InfiniteData, useInfiniteQuery } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useId, useRef } from 'react';
-import { errorCode, errorMessage } from '../api.ts';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { errorCode, errorIssues, errorMessage } from '../api.ts';
 import { useI18n } from '../i18n/index.tsx';
 
 export function Loading({ label }: { label?: string }) {
@@ -16,15 +16,49 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
   const { t } = useI18n();
   const code = errorCode(error);
   const text = code === 'FORBIDDEN' || code === 'INSUFFICIENT_ROLE' ? t('You do not have access to this.') : errorMessage(error);
+  const issues = errorIssues(error);
   return (
     <div className="state error" role="alert">
       <p>{text}</p>
+      {issues.length > 0 && (
+        <ul>
+          {issues.map((issue) => (
+            <li key={`${issue.path}:${issue.message}`}>
+              {issue.path && <code>{issue.path}</code>} {issue.message}
+            </li>
+          ))}
+        </ul>
+      )}
       {onRetry && (
         <button type="button" onClick={onRetry}>
           {t('Try again')}
         </button>
       )}
     </div>
+  );
+}
+
+/** Copies a text to the clipboard and says whether that worked (there is no clipboard outside secure contexts). */
+export function CopyButton({ text, label }: { text: string; label?: string }) {
+  const { t } = useI18n();
+  const [copied, setCopied] = useState<boolean | null>(null);
+  const copy = () => {
+    const clipboard = navigator.clipboard as Clipboard | undefined;
+    if (!clipboard) return setCopied(false);
+    clipboard.writeText(text).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
+  };
+  return (
+    <span className="copy">
+      <button type="button" className="secondary" onClick={copy}>
+        {label ?? t('Copy')}
+      </button>
+      <span role="status" className={copied === false ? 'state error' : 'state success'}>
+        {copied === true ? t('Copied.') : copied === false ? t('Could not copy: select the text and copy it yourself.') : ''}
+      </span>
+    </span>
   );
 }
 
@@ -149,5 +183,95 @@ export function PagedList<T>({
         </button>
       )}
     </>
+  );
+}
+
+/** A comma- or line-separated list as typed into one field, without blanks. */
+export const splitList = (text: string): string[] =>
+  text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** A filter's choice, "All" first: no value means no filter. */
+export function FilterSelect<V extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: V | undefined;
+  options: readonly { value: V; label: string }[];
+  onChange(value: V | undefined): void;
+}) {
+  const { t } = useI18n();
+  return (
+    <Field label={label}>
+      {(p) => (
+        <select {...p} value={value ?? ''} onChange={(e) => onChange((e.target.value || undefined) as V | undefined)}>
+          <option value="">{t('All')}</option>
+          {options.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** A button that asks first: for deleting, and other changes that cannot be taken back. */
+export function ConfirmButton({
+  question,
+  onConfirm,
+  disabled,
+  className = 'danger',
+  children,
+}: {
+  question: string;
+  onConfirm(): void;
+  disabled?: boolean;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className={className}
+      disabled={disabled}
+      onClick={() => {
+        if (confirm(question)) onConfirm();
+      }}
+    >
+      {children}
+    </button>
+  );
+}
+
+/** Checkboxes choosing some ids out of a list (tenants to share with, members to invite). */
+export function CheckList({
+  items,
+  chosen,
+  onChange,
+}: {
+  items: readonly { id: string; label: string }[];
+  chosen: readonly string[];
+  onChange(chosen: string[]): void;
+}) {
+  return (
+    <div className="checks">
+      {items.map((item) => (
+        <label key={item.id} className="check">
+          <input
+            type="checkbox"
+            checked={chosen.includes(item.id)}
+            onChange={(e) => onChange(e.target.checked ? [...chosen, item.id] : chosen.filter((id) => id !== item.id))}
+          />{' '}
+          {item.label}
+        </label>
+      ))}
+    </div>
   );
 }

@@ -2,8 +2,10 @@ import { useQuery } from '@tanstack/react-query';
 import { keys, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { useRealtime } from '../../realtime.tsx';
+import { Link } from '../../router.tsx';
 import { useSession, useTenantId } from '../../session.tsx';
 import { Empty, ErrorState, Loading, PageTitle, Section } from '../../ui/index.tsx';
+import { BudgetStatus, CostsChart } from '../ai/costs.tsx';
 
 function Counts() {
   const { t } = useI18n();
@@ -81,25 +83,31 @@ function Usage() {
   );
 }
 
+function LiveEvents() {
+  const { t, formatDate } = useI18n();
+  const live = useRealtime();
+  if (live.events.length === 0) return null;
+  return (
+    <ul className="feed" aria-live="polite" aria-label={t('Live events')}>
+      {live.events.slice(0, 10).map((e) => (
+        <li key={e.id}>
+          <code>{e.type}</code> <time dateTime={e.timestamp}>{formatDate(e.timestamp)}</time>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function Activity() {
   const { t, formatDate } = useI18n();
   const tenantId = useTenantId();
-  const live = useRealtime();
   const audit = useQuery({
     queryKey: [...keys.scoped(tenantId, 'overview'), 'audit'],
     queryFn: () => trpc.audit.list.query({ limit: 10 }),
   });
   return (
     <>
-      {live.events.length > 0 && (
-        <ul className="feed" aria-live="polite" aria-label={t('Live events')}>
-          {live.events.slice(0, 10).map((e) => (
-            <li key={e.id}>
-              <code>{e.type}</code> <time dateTime={e.timestamp}>{formatDate(e.timestamp)}</time>
-            </li>
-          ))}
-        </ul>
-      )}
+      <LiveEvents />
       {audit.isPending ? (
         <Loading />
       ) : audit.isError ? (
@@ -119,6 +127,18 @@ function Activity() {
   );
 }
 
+/** Members do not read the audit log, but they see this tenant's events as they happen. */
+function MemberActivity() {
+  const { t } = useI18n();
+  const live = useRealtime();
+  return (
+    <>
+      <LiveEvents />
+      {live.events.length === 0 && <Empty>{t('No events since you opened the dashboard. Only admins see the audit log.')}</Empty>}
+    </>
+  );
+}
+
 export function Overview() {
   const { t } = useI18n();
   const session = useSession();
@@ -129,8 +149,11 @@ export function Overview() {
         <Section title={t('At a glance')}>
           <Counts />
         </Section>
-        <Section title={t('Activity')}>
-          {session.isAdmin ? <Activity /> : <Empty>{t('Only admins see the audit log.')}</Empty>}
+        <Section title={t('Activity')}>{session.isAdmin ? <Activity /> : <MemberActivity />}</Section>
+        <Section title={t('AI costs')}>
+          <CostsChart period="day" compact />
+          <BudgetStatus />
+          <Link to="/ai/costs">{t('Costs and budget')}</Link>
         </Section>
         {session.isAdmin && (
           <Section title={t('Usage')}>
