@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { useSession } from '../../session.tsx';
-import { Empty, ErrorState, Field, Loading, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
+import { Badge, Empty, ErrorState, Field, Loading, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
 
 /** For platform admins only (the API refuses everyone else; the menu hides the link). */
 export function Platform() {
@@ -11,9 +11,10 @@ export function Platform() {
   const session = useSession();
   const [search, setSearch] = useState('');
   const [q, setQ] = useState('');
+  const [includeDeleted, setIncludeDeleted] = useState(false);
   const tenants = usePaged(
-    ['platform', 'tenants', q],
-    (cursor) => trpc.platform.tenants.query({ cursor, limit: 50, ...(q ? { q } : {}) }),
+    ['platform', 'tenants', q, includeDeleted],
+    (cursor) => trpc.platform.tenants.query({ cursor, limit: 50, includeDeleted, ...(q ? { q } : {}) }),
     session.isPlatformAdmin,
   );
   const users = usePaged(
@@ -26,6 +27,12 @@ export function Platform() {
     queryFn: () => trpc.platform.stats.query({ windowMinutes: 15 }),
     enabled: session.isPlatformAdmin,
   });
+  const slow = useQuery({
+    queryKey: ['platform', 'slow-queries'],
+    queryFn: () => trpc.platform.slowQueries.query({ limit: 20 }),
+    enabled: session.isPlatformAdmin,
+  });
+  const tenantName = (id: string | null) => (id ? (tenants.items.find((tn) => tn.id === id)?.name ?? id.slice(0, 8)) : '—');
   if (!session.isPlatformAdmin) {
     return (
       <>
@@ -47,6 +54,10 @@ export function Platform() {
         <Field label={t('Search')}>
           {(p) => <input {...p} type="search" value={search} onChange={(e) => setSearch(e.target.value)} />}
         </Field>
+        <label className="check">
+          <input type="checkbox" checked={includeDeleted} onChange={(e) => setIncludeDeleted(e.target.checked)} />{' '}
+          {t('Include deleted tenants')}
+        </label>
         <button type="submit" className="secondary">
           {t('Search')}
         </button>
@@ -58,7 +69,12 @@ export function Platform() {
               <ul className="list">
                 {items.map((tn) => (
                   <li key={tn.id}>
-                    <strong>{tn.name}</strong> <code>{tn.slug}</code> <small>{formatDate(tn.createdAt)}</small>
+                    <strong>{tn.name}</strong> <code>{tn.slug}</code> <Badge>{tn.plan}</Badge>{' '}
+                    {tn.deletedAt && <Badge tone="bad">{t('deleted')}</Badge>}
+                    <br />
+                    <small>
+                      {t('{count} members', { count: tn.memberCount })} · {formatDate(tn.createdAt)}
+                    </small>
                   </li>
                 ))}
               </ul>
@@ -83,8 +99,56 @@ export function Platform() {
             <Loading />
           ) : stats.isError ? (
             <ErrorState error={stats.error} />
+          ) : stats.data.procedures.length === 0 ? (
+            <Empty>{t('No API calls in the last 15 minutes.')}</Empty>
           ) : (
-            <p>{t('{count} procedures called in the last 15 minutes.', { count: stats.data.procedures.length })}</p>
+            <table>
+              <caption>{t('{count} procedures called in the last 15 minutes.', { count: stats.data.procedures.length })}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('Tenant')}</th>
+                  <th scope="col">{t('Procedure')}</th>
+                  <th scope="col">{t('Calls')}</th>
+                  <th scope="col">{t('Errors')}</th>
+                  <th scope="col">p95</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...stats.data.procedures]
+                  .sort((a, b) => b.count - a.count)
+                  .slice(0, 15)
+                  .map((row) => (
+                    <tr key={`${row.tenantId}:${row.procedure}`}>
+                      <td>{tenantName(row.tenantId)}</td>
+                      <td>
+                        <code>{row.procedure}</code>
+                      </td>
+                      <td>{row.count}</td>
+                      <td>{row.errors}</td>
+                      <td>{Math.round(row.p95Ms)} ms</td>
+                    </tr>
+                  ))}
+              </tbody>
+            </table>
+          )}
+        </Section>
+        <Section title={t('Slow transactions')}>
+          {slow.isPending ? (
+            <Loading />
+          ) : slow.isError ? (
+            <ErrorState error={slow.error} />
+          ) : slow.data.items.length === 0 ? (
+            <Empty>{t('No transaction took longer than {ms} ms.', { ms: slow.data.thresholdMs })}</Empty>
+          ) : (
+            <ul className="list">
+              {slow.data.items.map((item) => (
+                <li key={`${item.at}:${item.fingerprint}`}>
+                  <strong>{Math.round(item.durationMs)} ms</strong> <code>{item.procedure ?? '—'}</code> ·{' '}
+                  {tenantName(item.tenantId)} · <time dateTime={item.at}>{formatDate(item.at)}</time>
+                  {item.statements[0] && <pre>{item.statements[0]}</pre>}
+                </li>
+              ))}
+            </ul>
           )}
         </Section>
       </div>

@@ -1,10 +1,50 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { keys, queryClient, tenantStore, trpc } from '../../api.ts';
+import { keys, queryClient, type RouterInputs, tenantStore, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { Link, navigate } from '../../router.tsx';
 import { useSession, useTenantId } from '../../session.tsx';
 import { ErrorState, Field, Loading, Notice, PageTitle, Section } from '../../ui/index.tsx';
+
+type Plan = NonNullable<RouterInputs['tenants']['update']['plan']>;
+const PLANS = ['starter', 'growth', 'business', 'enterprise'] as const satisfies readonly Plan[];
+
+/** Owners only: the server refuses plan changes from admins. */
+function PlanForm({ current }: { current: Plan }) {
+  const { t } = useI18n();
+  const tenantId = useTenantId();
+  const [plan, setPlan] = useState<Plan>(current);
+  const save = useMutation({
+    mutationFn: () => trpc.tenants.update.mutate({ plan }),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.scoped(tenantId, 'tenant') }),
+  });
+  return (
+    <form
+      className="row"
+      aria-label={t('Plan')}
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate();
+      }}
+    >
+      <Field label={t('Plan')}>
+        {(p) => (
+          <select {...p} value={plan} onChange={(e) => setPlan(e.target.value as Plan)}>
+            {PLANS.map((option) => (
+              <option key={option} value={option}>
+                {option}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <button type="submit" className="secondary" disabled={save.isPending || plan === current}>
+        {t('Change plan')}
+      </button>
+      <Notice error={save.error} success={save.isSuccess ? t('Saved.') : null} />
+    </form>
+  );
+}
 
 export function Settings() {
   const { t, formatDate } = useI18n();
@@ -54,6 +94,10 @@ export function Settings() {
           <dd>{tenant.data.plan}</dd>
           <dt>{t('Created')}</dt>
           <dd>{formatDate(tenant.data.createdAt)}</dd>
+          <dt>{t('Tenant id')}</dt>
+          <dd>
+            <code>{tenant.data.id}</code>
+          </dd>
         </dl>
         {session.isAdmin ? (
           <form
@@ -74,6 +118,7 @@ export function Settings() {
         ) : (
           <p>{t('Only admins can change the tenant settings.')}</p>
         )}
+        {session.role === 'owner' && <PlanForm current={tenant.data.plan} />}
       </Section>
       <Section title={t('Leave')}>
         <button

@@ -1,13 +1,53 @@
-import { useMutation } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { Fragment, useState } from 'react';
 import { keys, queryClient, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { useTenantId } from '../../session.tsx';
-import { Badge, Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
+import {
+  Badge,
+  ConfirmButton,
+  CopyButton,
+  Empty,
+  ErrorState,
+  Field,
+  Loading,
+  Notice,
+  PagedList,
+  PageTitle,
+  Section,
+  splitList,
+  usePaged,
+} from '../../ui/index.tsx';
+
+/** Every attempt at one delivery: status, latency, and what the receiver answered or why it failed. */
+function Attempts({ deliveryId }: { deliveryId: string }) {
+  const { t, formatDate } = useI18n();
+  const tenantId = useTenantId();
+  const attempts = useQuery({
+    queryKey: [...keys.scoped(tenantId, 'webhooks'), 'attempts', deliveryId],
+    queryFn: () => trpc.webhooks.attempts.query({ id: deliveryId }),
+  });
+  if (attempts.isPending) return <Loading />;
+  if (attempts.isError) return <ErrorState error={attempts.error} />;
+  if (attempts.data.length === 0) return <Empty>{t('Not attempted yet.')}</Empty>;
+  return (
+    <ol className="timeline">
+      {attempts.data.map((a) => (
+        <li key={a.attempt}>
+          <strong>{t('Attempt {n}', { n: a.attempt })}</strong> <time dateTime={a.createdAt}>{formatDate(a.createdAt)}</time> ·{' '}
+          {a.statusCode ?? '—'} · {a.latencyMs} ms
+          {a.error && <div className="state error">{a.error}</div>}
+          {a.responseExcerpt && <pre>{a.responseExcerpt}</pre>}
+        </li>
+      ))}
+    </ol>
+  );
+}
 
 function Deliveries({ endpointId }: { endpointId: string }) {
   const { t, formatDate } = useI18n();
   const tenantId = useTenantId();
+  const [open, setOpen] = useState<string | null>(null);
   const key = [...keys.scoped(tenantId, 'webhooks'), 'deliveries', endpointId];
   const paged = usePaged(key, (cursor) => trpc.webhooks.deliveries.query({ id: endpointId, cursor, limit: 20 }));
   const replay = useMutation({
@@ -34,24 +74,41 @@ function Deliveries({ endpointId }: { endpointId: string }) {
             </thead>
             <tbody>
               {items.map((d) => (
-                <tr key={d.id}>
-                  <td>{formatDate(d.createdAt)}</td>
-                  <td>
-                    <code>{d.eventType}</code>
-                  </td>
-                  <td>
-                    <Badge tone={d.status === 'succeeded' ? 'good' : d.status === 'failed' ? 'bad' : 'neutral'}>
-                      {t(d.status)}
-                    </Badge>
-                  </td>
-                  <td>{d.attempts}</td>
-                  <td>{d.lastStatusCode ?? '—'}</td>
-                  <td className="actions">
-                    <button type="button" className="secondary" onClick={() => replay.mutate(d.id)}>
-                      {t('Replay')}
-                    </button>
-                  </td>
-                </tr>
+                <Fragment key={d.id}>
+                  <tr>
+                    <td>{formatDate(d.createdAt)}</td>
+                    <td>
+                      <code>{d.eventType}</code>
+                    </td>
+                    <td>
+                      <Badge tone={d.status === 'succeeded' ? 'good' : d.status === 'failed' ? 'bad' : 'neutral'}>
+                        {t(d.status)}
+                      </Badge>
+                    </td>
+                    <td>{d.attempts}</td>
+                    <td>{d.lastStatusCode ?? '—'}</td>
+                    <td className="actions">
+                      <button
+                        type="button"
+                        className="secondary"
+                        aria-expanded={open === d.id}
+                        onClick={() => setOpen(open === d.id ? null : d.id)}
+                      >
+                        {t('Attempts')}
+                      </button>
+                      <button type="button" className="secondary" onClick={() => replay.mutate(d.id)}>
+                        {t('Replay')}
+                      </button>
+                    </td>
+                  </tr>
+                  {open === d.id && (
+                    <tr>
+                      <td colSpan={6}>
+                        <Attempts deliveryId={d.id} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>
@@ -62,7 +119,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
 }
 
 export function Webhooks() {
-  const { t } = useI18n();
+  const { t, formatDate } = useI18n();
   const tenantId = useTenantId();
   const [url, setUrl] = useState('');
   const [types, setTypes] = useState('*');
@@ -70,17 +127,19 @@ export function Webhooks() {
   const [secret, setSecret] = useState<string | null>(null);
   const paged = usePaged(keys.scoped(tenantId, 'webhooks'), (cursor) => trpc.webhooks.list.query({ cursor, limit: 50 }));
   const refresh = () => void queryClient.invalidateQueries({ queryKey: keys.scoped(tenantId, 'webhooks') });
+  const rotate = useMutation({
+    mutationFn: (id: string) => trpc.webhooks.rotateSecret.mutate({ id }),
+    onSuccess: (rotated) => setSecret(rotated.secret),
+  });
   const create = useMutation({
     mutationFn: () =>
       trpc.webhooks.create.mutate({
         url,
-        eventTypes: types
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
+        eventTypes: splitList(types),
       }),
     onSuccess: (created) => {
       setUrl('');
+      rotate.reset();
       setSecret('secret' in created && typeof created.secret === 'string' ? created.secret : null);
       refresh();
     },
@@ -118,12 +177,20 @@ export function Webhooks() {
         {secret && (
           <div className="secret" role="status">
             <p>{t('The signing secret, shown only once:')}</p>
-            <code>{secret}</code>
+            <code>{secret}</code> <CopyButton text={secret} />
+            {rotate.data && (
+              <p className="hint">
+                {t('The previous secret keeps signing until {when}.', { when: formatDate(rotate.data.previousSecretExpiresAt) })}
+              </p>
+            )}
           </div>
         )}
       </Section>
       <Section title={t('Endpoints')}>
-        <Notice error={update.error ?? remove.error ?? test.error} success={test.isSuccess ? t('Test event sent.') : null} />
+        <Notice
+          error={update.error ?? remove.error ?? test.error ?? rotate.error}
+          success={test.isSuccess ? t('Test event sent.') : null}
+        />
         <PagedList paged={paged} empty={t('No endpoints yet.')}>
           {(items) => (
             <ul className="list">
@@ -155,15 +222,16 @@ export function Webhooks() {
                       >
                         {t('Delivery log')}
                       </button>
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => {
-                          if (confirm(t('Delete this endpoint?'))) remove.mutate(endpoint.id);
-                        }}
+                      <ConfirmButton
+                        question={t('Issue a new signing secret for this endpoint?')}
+                        onConfirm={() => rotate.mutate(endpoint.id)}
+                        className="secondary"
                       >
+                        {t('Rotate secret')}
+                      </ConfirmButton>
+                      <ConfirmButton question={t('Delete this endpoint?')} onConfirm={() => remove.mutate(endpoint.id)}>
                         {t('Delete')}
-                      </button>
+                      </ConfirmButton>
                     </div>
                   </div>
                   {open === endpoint.id && <Deliveries endpointId={endpoint.id} />}
