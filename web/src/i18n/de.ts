@@ -442,6 +442,8 @@ export const de = {
   'Widget visitor': 'Widget-Besucher',
   'Widget {name}': 'Widget {name}',
   Widgets: 'Widgets',
+  'You are a helpful assistant. Answer from the sources you are given.':
+    'Sie sind ein hilfreicher Assistent. Antworten Sie anhand der Quellen, die Sie erhalten.',
   'You are not a member of any tenant yet. Create one, or open an invitation link.':
     'Sie sind noch in keinem Mandanten Mitglied. Legen Sie einen an oder öffnen Sie einen Einladungslink.',
   'You are signed in as {email}. Accept the invitation to join the tenant that invited you.':

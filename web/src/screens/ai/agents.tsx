@@ -29,11 +29,11 @@ interface AgentDraft {
   active: boolean;
 }
 
-const NEW_AGENT: AgentDraft = {
+const newAgent = (systemPrompt: string): AgentDraft => ({
   name: '',
   description: '',
   avatarUrl: '',
-  systemPrompt: 'You are a helpful assistant. Answer from the sources you are given.',
+  systemPrompt,
   model: 'gpt-4o-mini',
   temperature: '0.7',
   maxTokens: '1024',
@@ -42,7 +42,7 @@ const NEW_AGENT: AgentDraft = {
   frequencyPenalty: '0',
   categories: '',
   active: true,
-};
+});
 
 const draftOf = (agent: Agent): AgentDraft => ({
   name: agent.name,
@@ -162,7 +162,8 @@ function NewAgent() {
   });
   return (
     <AgentForm
-      initial={NEW_AGENT}
+      // A starting prompt in the user's language; it is the agent's own text from then on.
+      initial={newAgent(t('You are a helpful assistant. Answer from the sources you are given.'))}
       label={t('New agent')}
       submitLabel={t('Create agent')}
       pending={create.isPending}

@@ -6,6 +6,7 @@ import { Link } from '../../router.tsx';
 import { useSession, useTenantId } from '../../session.tsx';
 import { Empty, ErrorState, Loading, PageTitle, Section } from '../../ui/index.tsx';
 import { BudgetStatus, CostsChart } from '../ai/costs.tsx';
+import { ProcedureStatsTable } from './procedure-stats.tsx';
 
 function Counts() {
   const { t } = useI18n();
@@ -52,34 +53,13 @@ function Usage() {
   });
   if (stats.isPending) return <Loading />;
   if (stats.isError) return <ErrorState error={stats.error} />;
-  const rows = [...stats.data.procedures].sort((a, b) => b.count - a.count).slice(0, 8);
-  if (rows.length === 0) return <Empty>{t('No API calls in the last hour.')}</Empty>;
-  const max = Math.max(...rows.map((r) => r.count));
+  if (stats.data.procedures.length === 0) return <Empty>{t('No API calls in the last hour.')}</Empty>;
   return (
-    <table>
-      <caption className="visually-hidden">{t('API calls in the last hour')}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{t('Procedure')}</th>
-          <th scope="col">{t('Calls')}</th>
-          <th scope="col">{t('Errors')}</th>
-          <th scope="col">p95</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.procedure}>
-            <td>
-              <code>{r.procedure}</code>
-              <span className="bar" style={{ width: `${(r.count / max) * 100}%` }} aria-hidden="true" />
-            </td>
-            <td>{r.count}</td>
-            <td>{r.errors}</td>
-            <td>{Math.round(r.p95Ms)} ms</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <ProcedureStatsTable
+      rows={stats.data.procedures}
+      most={8}
+      caption={{ text: t('API calls in the last hour'), hidden: true }}
+    />
   );
 }
 

@@ -4,6 +4,7 @@ import { trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { useSession } from '../../session.tsx';
 import { Badge, Empty, ErrorState, Field, Loading, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
+import { ProcedureStatsTable } from '../overview/procedure-stats.tsx';
 
 /** For platform admins only (the API refuses everyone else; the menu hides the link). */
 export function Platform() {
@@ -94,64 +95,42 @@ export function Platform() {
             )}
           </PagedList>
         </Section>
-        <Section title={t('Usage')}>
-          {stats.isPending ? (
-            <Loading />
-          ) : stats.isError ? (
-            <ErrorState error={stats.error} />
-          ) : stats.data.procedures.length === 0 ? (
-            <Empty>{t('No API calls in the last 15 minutes.')}</Empty>
-          ) : (
-            <table>
-              <caption>{t('{count} procedures called in the last 15 minutes.', { count: stats.data.procedures.length })}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('Tenant')}</th>
-                  <th scope="col">{t('Procedure')}</th>
-                  <th scope="col">{t('Calls')}</th>
-                  <th scope="col">{t('Errors')}</th>
-                  <th scope="col">p95</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...stats.data.procedures]
-                  .sort((a, b) => b.count - a.count)
-                  .slice(0, 15)
-                  .map((row) => (
-                    <tr key={`${row.tenantId}:${row.procedure}`}>
-                      <td>{tenantName(row.tenantId)}</td>
-                      <td>
-                        <code>{row.procedure}</code>
-                      </td>
-                      <td>{row.count}</td>
-                      <td>{row.errors}</td>
-                      <td>{Math.round(row.p95Ms)} ms</td>
-                    </tr>
-                  ))}
-              </tbody>
-            </table>
-          )}
-        </Section>
-        <Section title={t('Slow transactions')}>
-          {slow.isPending ? (
-            <Loading />
-          ) : slow.isError ? (
-            <ErrorState error={slow.error} />
-          ) : slow.data.items.length === 0 ? (
-            <Empty>{t('No transaction took longer than {ms} ms.', { ms: slow.data.thresholdMs })}</Empty>
-          ) : (
-            <ul className="list">
-              {slow.data.items.map((item) => (
-                <li key={`${item.at}:${item.fingerprint}`}>
-                  <strong>{Math.round(item.durationMs)} ms</strong> <code>{item.procedure ?? '—'}</code> ·{' '}
-                  {tenantName(item.tenantId)} · <time dateTime={item.at}>{formatDate(item.at)}</time>
-                  {item.statements[0] && <pre>{item.statements[0]}</pre>}
-                </li>
-              ))}
-            </ul>
-          )}
-        </Section>
       </div>
+      <Section title={t('Usage')}>
+        {stats.isPending ? (
+          <Loading />
+        ) : stats.isError ? (
+          <ErrorState error={stats.error} />
+        ) : stats.data.procedures.length === 0 ? (
+          <Empty>{t('No API calls in the last 15 minutes.')}</Empty>
+        ) : (
+          <ProcedureStatsTable
+            rows={stats.data.procedures}
+            most={15}
+            caption={{ text: t('{count} procedures called in the last 15 minutes.', { count: stats.data.procedures.length }) }}
+            tenantName={(id) => tenantName(id ?? null)}
+          />
+        )}
+      </Section>
+      <Section title={t('Slow transactions')}>
+        {slow.isPending ? (
+          <Loading />
+        ) : slow.isError ? (
+          <ErrorState error={slow.error} />
+        ) : slow.data.items.length === 0 ? (
+          <Empty>{t('No transaction took longer than {ms} ms.', { ms: slow.data.thresholdMs })}</Empty>
+        ) : (
+          <ul className="list">
+            {slow.data.items.map((item) => (
+              <li key={`${item.at}:${item.fingerprint}`}>
+                <strong>{Math.round(item.durationMs)} ms</strong> <code>{item.procedure ?? '—'}</code> ·{' '}
+                {tenantName(item.tenantId)} · <time dateTime={item.at}>{formatDate(item.at)}</time>
+                {item.statements[0] && <pre>{item.statements[0]}</pre>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
     </>
   );
 }
