@@ -3,8 +3,8 @@ import { budgetProcedures } from './budget.ts';
 import { costEventProcedures } from './events.ts';
 
 /**
- * Cost tracking and budgets: `costs.events`, `costs.summary` and the budget
- * procedures, served under `/ai/costs/...` and `/ai/budget...` (REST).
+ * Cost tracking and budgets: `ai.costs.events`, `ai.costs.summary` and `ai.costs.budget.*`,
+ * served under `/ai/costs/...` and `/ai/budget...` (REST).
  */
 export const costsRouter = router({
   ...costEventProcedures,
