@@ -9,25 +9,66 @@ import { CsvError, parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { RequestFacts } from '../audit/record.ts';
+import type { TenantPrincipal } from '../db/tenant.ts';
+import { exportCompanies } from '../modules/crm/companies/export.ts';
+import { companyImporter } from '../modules/crm/companies/import.ts';
+import { companyFilters } from '../modules/crm/companies/model.ts';
 import { exportContacts } from '../modules/crm/contacts/export.ts';
-import { type CsvRow, importContacts, MalformedCsv } from '../modules/crm/contacts/import.ts';
+import { contactImporter } from '../modules/crm/contacts/import.ts';
 import { contactFilters } from '../modules/crm/contacts/read.ts';
+import { type CsvRow, type ImportOptions, MalformedCsv, runImport } from '../modules/crm/csv/import.ts';
 import type { RequestContext } from './context.ts';
 import { AppError } from './errors.ts';
 import { actingInTenant } from './procedures.ts';
 
 /**
- * CSV import and export of contacts: a thin streaming transport over the CRM
- * module. The caller is resolved exactly as tenant procedures resolve it
- * (session or API key, X-Tenant-Id among the caller's memberships, crm:write
- * or crm:read for keys); the module does everything inside withTenant.
+ * CSV import and export of contacts and companies: a thin streaming transport
+ * over the CRM module. The caller is resolved exactly as tenant procedures
+ * resolve it (session or API key, X-Tenant-Id among the caller's memberships,
+ * crm:write or crm:read for keys); the module does everything inside withTenant.
  *
- *   POST /api/v1/crm/contacts/import?mode=partial|atomic&duplicates=skip|update   (text/csv body)
- *   GET  /api/v1/crm/contacts/export?<the contact list's filters>                  (text/csv response)
+ *   POST /api/v1/crm/<resource>/import?mode=partial|atomic&duplicates=skip|update   (text/csv body)
+ *   GET  /api/v1/crm/<resource>/export?<the resource list's filters>                (text/csv response)
  */
 
-export const IMPORT_PATH = '/api/v1/crm/contacts/import';
-export const EXPORT_PATH = '/api/v1/crm/contacts/export';
+/** A resource with CSV routes: what the transport needs to know of it. */
+interface CsvResource {
+  /** The path segment, the file name and the tRPC-style operation name: `crm.<name>.import`. */
+  name: 'contacts' | 'companies';
+  /** The query parameters of the export: the filters of the resource's list. */
+  filters: z.ZodObject;
+  /** What the import report counts, for the OpenAPI description. */
+  report: string;
+  importRows(
+    principal: TenantPrincipal,
+    request: RequestFacts,
+    rows: AsyncIterable<CsvRow>,
+    options: ImportOptions,
+  ): Promise<object>;
+  /** Parses the filters first (a bad one is a JSON 400, not a broken file), then streams the records. */
+  exportRows(principal: TenantPrincipal, query: unknown): AsyncGenerator<string[]>;
+}
+
+const CSV_RESOURCES: readonly CsvResource[] = [
+  {
+    name: 'contacts',
+    filters: contactFilters,
+    report: 'rows, created, updated, skipped, rejected, companiesCreated, rejectedRows',
+    importRows: (...args) => runImport(contactImporter, ...args),
+    exportRows: (principal, query) => exportContacts(principal, parsed(contactFilters, query)),
+  },
+  {
+    name: 'companies',
+    filters: companyFilters,
+    report: 'rows, created, updated, skipped, rejected, rejectedRows',
+    importRows: (...args) => runImport(companyImporter, ...args),
+    exportRows: (principal, query) => exportCompanies(principal, parsed(companyFilters, query)),
+  },
+];
+
+export const csvImportPath = (name: CsvResource['name']) => `/api/v1/crm/${name}/import`;
+export const csvExportPath = (name: CsvResource['name']) => `/api/v1/crm/${name}/export`;
 
 /** Largest accepted upload. The file is spooled to disk, so this bounds disk, not memory. */
 const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
@@ -98,58 +139,68 @@ export function neutralizeFormula(cell: string): string {
   return `'${cell}`;
 }
 
+const errorResponse = {
+  description: 'Error',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+
 /**
- * The two CSV routes as OpenAPI path items: they are not procedures, so the
+ * The CSV routes as OpenAPI path items: they are not procedures, so the
  * generated document (api/openapi.ts) does not see them by itself. Merge into
  * its `paths` to document them.
  */
-export const CRM_CSV_OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
-  [IMPORT_PATH]: {
-    post: {
-      operationId: 'crm.contacts.import',
-      summary: 'Import contacts from CSV (streamed); see docs/crm.md for columns and modes',
-      tags: ['crm'],
-      'x-palisade-scope': 'crm:write',
-      parameters: [
-        {
-          name: 'mode',
-          in: 'query',
-          required: false,
-          schema: { type: 'string', enum: ['partial', 'atomic'], default: 'partial' },
+export const CRM_CSV_OPENAPI_PATHS: Record<string, Record<string, unknown>> = Object.fromEntries(
+  CSV_RESOURCES.flatMap((resource) => [
+    [
+      csvImportPath(resource.name),
+      {
+        post: {
+          operationId: `crm.${resource.name}.import`,
+          summary: `Import ${resource.name} from CSV (streamed); see docs/crm.md for columns and modes`,
+          tags: ['crm'],
+          'x-palisade-scope': 'crm:write',
+          parameters: [
+            {
+              name: 'mode',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['partial', 'atomic'], default: 'partial' },
+            },
+            {
+              name: 'duplicates',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['skip', 'update'], default: 'skip' },
+            },
+          ],
+          requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+          responses: { '200': { description: `The import report (${resource.report})` }, default: errorResponse },
         },
-        {
-          name: 'duplicates',
-          in: 'query',
-          required: false,
-          schema: { type: 'string', enum: ['skip', 'update'], default: 'skip' },
+      },
+    ],
+    [
+      csvExportPath(resource.name),
+      {
+        get: {
+          operationId: `crm.${resource.name}.export`,
+          summary: `Export ${resource.name} as CSV (streamed), with the filters of GET /crm/${resource.name}`,
+          tags: ['crm'],
+          'x-palisade-scope': 'crm:read',
+          parameters: Object.keys(resource.filters.shape).map((name) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+          })),
+          responses: {
+            '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+            default: errorResponse,
+          },
         },
-      ],
-      requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
-      responses: {
-        '200': { description: 'The import report (rows, created, updated, skipped, rejected, rejectedRows)' },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
-    },
-  },
-  [EXPORT_PATH]: {
-    get: {
-      operationId: 'crm.contacts.export',
-      summary: 'Export contacts as CSV (streamed), with the filters of GET /crm/contacts',
-      tags: ['crm'],
-      'x-palisade-scope': 'crm:read',
-      parameters: Object.keys(contactFilters.shape).map((name) => ({
-        name,
-        in: 'query',
-        required: false,
-        schema: { type: 'string' },
-      })),
-      responses: {
-        '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-      },
-    },
-  },
-};
+    ],
+  ]),
+);
 
 export async function registerCrmCsvRoutes(
   app: FastifyInstance,
@@ -159,44 +210,45 @@ export async function registerCrmCsvRoutes(
     // The body is handed over as the raw stream: the JSON body limit does not apply, MAX_IMPORT_BYTES does.
     scope.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
 
-    scope.post(IMPORT_PATH, async (req, reply) => {
-      const ctx = await contextOf(req);
-      const { principal } = await actingInTenant(ctx, 'crm:write');
-      const options = parsed(importQuery, req.query);
-      if (!(req.body instanceof Readable)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv.');
-      // Spooled to disk first: the upload completes at network speed (within the
-      // server's request timeout), and the import then reads the file at its own pace.
-      const file = join(tmpdir(), `palisade-import-${randomUUID()}.csv`);
-      try {
-        await pipeline(req.body, byteLimit(MAX_IMPORT_BYTES), createWriteStream(file, { mode: 0o600 }));
-        req.raw.setTimeout(IMPORT_SOCKET_TIMEOUT_MS);
-        const report = await importContacts(principal, ctx, csvRecords(createReadStream(file)), {
-          atomic: options.mode === 'atomic',
-          duplicates: options.duplicates,
-        });
-        return reply.code(200).send(report);
-      } finally {
-        await rm(file, { force: true });
-      }
-    });
+    for (const resource of CSV_RESOURCES) {
+      scope.post(csvImportPath(resource.name), async (req, reply) => {
+        const ctx = await contextOf(req);
+        const { principal } = await actingInTenant(ctx, 'crm:write');
+        const options = parsed(importQuery, req.query);
+        if (!(req.body instanceof Readable)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv.');
+        // Spooled to disk first: the upload completes at network speed (within the
+        // server's request timeout), and the import then reads the file at its own pace.
+        const file = join(tmpdir(), `palisade-import-${randomUUID()}.csv`);
+        try {
+          await pipeline(req.body, byteLimit(MAX_IMPORT_BYTES), createWriteStream(file, { mode: 0o600 }));
+          req.raw.setTimeout(IMPORT_SOCKET_TIMEOUT_MS);
+          const report = await resource.importRows(principal, ctx, csvRecords(createReadStream(file)), {
+            atomic: options.mode === 'atomic',
+            duplicates: options.duplicates,
+          });
+          return reply.code(200).send(report);
+        } finally {
+          await rm(file, { force: true });
+        }
+      });
 
-    scope.get(EXPORT_PATH, async (req, reply) => {
-      const ctx = await contextOf(req);
-      const { principal } = await actingInTenant(ctx, 'crm:read');
-      const filters = parsed(contactFilters, req.query);
-      const records = exportContacts(principal, filters);
-      // The header comes after the first read: a failure there is still a JSON error, not a broken file.
-      const first = await records.next();
-      async function* cells() {
-        if (!first.done) yield first.value;
-        for await (const record of records) yield record.map(neutralizeFormula);
-      }
-      const body = Readable.from(cells()).pipe(stringify());
-      return reply
-        .code(200)
-        .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="contacts.csv"')
-        .send(body);
-    });
+      scope.get(csvExportPath(resource.name), async (req, reply) => {
+        const ctx = await contextOf(req);
+        const { principal } = await actingInTenant(ctx, 'crm:read');
+        const records = resource.exportRows(principal, req.query);
+        // The header comes after the first read: a failure there is still a JSON error, not a broken file.
+        const first = await records.next();
+        async function* cells() {
+          if (!first.done) yield first.value;
+          for await (const record of records) yield record.map(neutralizeFormula);
+        }
+        const body = Readable.from(cells()).pipe(stringify());
+        return reply
+          .code(200)
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${resource.name}.csv"`)
+          .send(body);
+      });
+    }
   });
 }

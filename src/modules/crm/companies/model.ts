@@ -1,9 +1,9 @@
-import { and, eq } from 'drizzle-orm';
+import { and, arrayContains, eq, inArray, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import type { TenantPrincipal, Tx } from '../../../db/tenant.ts';
-import { tagsInput } from '../fields.ts';
-import { COMPANY_SIZES, companies } from './schema.ts';
+import { matchesText, startsWith, tagsInput } from '../fields.ts';
+import { COMPANY_SIZES, companies, companySearchDocument } from './schema.ts';
 
 export const addressSchema = z.object({
   street: z.string().trim().max(200).optional(),
@@ -83,4 +83,45 @@ export async function findCompany(tx: Tx, principal: TenantPrincipal, id: string
   const [row] = lock ? await query.for('update') : await query;
   if (!row) throw new AppError('NOT_FOUND');
   return row;
+}
+
+/** The companies holding any of these (normalized) domains, keyed by domain: what imports deduplicate against. */
+export async function companiesWithDomains(
+  tx: Tx,
+  principal: TenantPrincipal,
+  domains: string[],
+): Promise<{ id: string; key: string; customFields: Record<string, unknown> }[]> {
+  const rows = await tx
+    .select({ id: companies.id, domain: companies.domain, customFields: companies.customFields })
+    .from(companies)
+    .where(and(eq(companies.tenantId, principal.tenantId), inArray(companies.domain, domains)));
+  return rows.flatMap((r) => (r.domain ? [{ id: r.id, key: r.domain, customFields: r.customFields }] : []));
+}
+
+/** Filters shared by the list and the CSV export. */
+export const companyFilters = z.object({
+  q: z.string().trim().min(1).max(200).optional(),
+  prefix: z.string().trim().min(1).max(100).optional(),
+  tag: z.string().trim().min(1).max(50).optional(),
+  domain: z.string().trim().min(1).max(253).optional(),
+  industry: z.string().trim().min(1).max(100).optional(),
+});
+
+export type CompanyFilters = z.infer<typeof companyFilters>;
+
+/** The WHERE of a company search. Every value is a bound parameter; only the columns are ours. */
+export function companyWhere(tenantId: string, filters: CompanyFilters) {
+  return and(
+    eq(companies.tenantId, tenantId),
+    filters.q ? matchesText(companySearchDocument(companies), filters.q) : undefined,
+    filters.prefix
+      ? or(
+          sql`lower(${companies.name}) like ${startsWith(filters.prefix)}`,
+          sql`${companies.domain} like ${startsWith(filters.prefix)}`,
+        )
+      : undefined,
+    filters.tag ? arrayContains(companies.tags, [filters.tag]) : undefined,
+    filters.domain ? eq(companies.domain, filters.domain.toLowerCase()) : undefined,
+    filters.industry ? eq(companies.industry, filters.industry) : undefined,
+  );
 }

@@ -1,4 +1,4 @@
-import { and, arrayContains, eq, or, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
@@ -9,10 +9,18 @@ import { emitEvent } from '../../../events/emit.ts';
 import { ACTIVITY_SORT, activityOutput, activityPage, detachActivities, timelineFilter } from '../activities/model.ts';
 import { contacts } from '../contacts/schema.ts';
 import { applyCustomFields, loadDefinitions } from '../custom-fields/validate.ts';
-import { idInput, matchesText, startsWith } from '../fields.ts';
+import { idInput } from '../fields.ts';
 import { leads } from '../leads/schema.ts';
-import { companyColumns, companyFields, companyOutput, findCompany, toCompanyOutput } from './model.ts';
-import { companies, companySearchDocument } from './schema.ts';
+import {
+  companyColumns,
+  companyFields,
+  companyFilters,
+  companyOutput,
+  companyWhere,
+  findCompany,
+  toCompanyOutput,
+} from './model.ts';
+import { companies } from './schema.ts';
 
 const COMPANY_SORT = ['name', 'createdAt', 'updatedAt'] as const;
 const sortColumns = { name: companies.name, createdAt: companies.createdAt, updatedAt: companies.updatedAt };
@@ -27,15 +35,7 @@ export const companiesRouter = router({
       tags,
       rest: { method: 'GET', path: '/crm/companies' },
     })
-    .input(
-      listInput(COMPANY_SORT, 'name').extend({
-        q: z.string().trim().min(1).max(200).optional(),
-        prefix: z.string().trim().min(1).max(100).optional(),
-        tag: z.string().trim().min(1).max(50).optional(),
-        domain: z.string().trim().min(1).max(253).optional(),
-        industry: z.string().trim().min(1).max(100).optional(),
-      }),
-    )
+    .input(listInput(COMPANY_SORT, 'name').extend(companyFilters.shape))
     .output(pageOf(companyOutput))
     .query(async ({ ctx, input }) => {
       const { where, orderBy, limit } = keyset(input, sortColumns, companies.id);
@@ -43,22 +43,7 @@ export const companiesRouter = router({
         tx
           .select(companyColumns)
           .from(companies)
-          .where(
-            and(
-              eq(companies.tenantId, ctx.principal.tenantId),
-              input.q ? matchesText(companySearchDocument(companies), input.q) : undefined,
-              input.prefix
-                ? or(
-                    sql`lower(${companies.name}) like ${startsWith(input.prefix)}`,
-                    sql`${companies.domain} like ${startsWith(input.prefix)}`,
-                  )
-                : undefined,
-              input.tag ? arrayContains(companies.tags, [input.tag]) : undefined,
-              input.domain ? eq(companies.domain, input.domain.toLowerCase()) : undefined,
-              input.industry ? eq(companies.industry, input.industry) : undefined,
-              where,
-            ),
-          )
+          .where(and(companyWhere(ctx.principal.tenantId, input), where))
           .orderBy(...orderBy)
           .limit(limit),
       );

@@ -31,17 +31,9 @@ const root = process.env.PALISADE_ROOT;
 const { loadConfig } = await import(root + 'src/config.ts');
 const { createServer } = await import(root + 'src/server.ts');
 const { openDatabase } = await import(root + 'src/db/client.ts');
-const { createRequestContext } = await import(root + 'src/api/context.ts');
-const { registerCrmCsvRoutes, IMPORT_PATH } = await import(root + 'src/api/crm-csv.ts');
 const config = loadConfig(JSON.parse(process.env.PALISADE_CHILD_ENV));
 const database = config.DATABASE_URL ? undefined : await openDatabase({ dataDir: 'memory://' });
 const server = await createServer(config, { database });
-if (!server.app.hasRoute({ method: 'POST', url: IMPORT_PATH })) {
-  await registerCrmCsvRoutes(server.app, (req) => createRequestContext({
-    requestId: req.id, ip: req.ip, services: server.services,
-    headers: new Headers(Object.entries(req.headers).filter((e) => typeof e[1] === 'string')),
-  }));
-}
 const url = await server.start();
 let peak = 0;
 const sample = () => { peak = Math.max(peak, process.memoryUsage().heapUsed); };
