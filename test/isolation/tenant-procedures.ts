@@ -546,6 +546,21 @@ const CORE_ROUTES: Record<RouteKey, TenantRouteCase> = {
       return { params: { id: company.id }, markers: [company.domain] };
     },
   },
+  // Bulk routes answer like a list (see the contacts' ones): markers are what only A's row holds.
+  'POST /api/v1/crm/companies/bulk-update': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      return { input: jsonBody({ ids: [company.id], changes: { industry: 'bulk' } }), markers: [company.domain, company.name] };
+    },
+  },
+  'POST /api/v1/crm/companies/bulk-delete': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const company = await companyIn(a);
+      return { input: { ids: [company.id] }, markers: [company.domain, company.name] };
+    },
+  },
   'GET /api/v1/crm/companies/{id}/timeline': {
     shape: 'object',
     arrange: async ({ a }) => {
@@ -652,6 +667,20 @@ const CORE_ROUTES: Record<RouteKey, TenantRouteCase> = {
     arrange: async ({ a }) => {
       const lead = await leadIn(a);
       return { params: { id: lead.id }, markers: [lead.title] };
+    },
+  },
+  'POST /api/v1/crm/leads/bulk-update': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      return { input: jsonBody({ ids: [lead.id], changes: { expectedCloseDate: '2031-01-31' } }), markers: [lead.title] };
+    },
+  },
+  'POST /api/v1/crm/leads/bulk-delete': {
+    shape: 'list',
+    arrange: async ({ a }) => {
+      const lead = await leadIn(a);
+      return { input: { ids: [lead.id] }, markers: [lead.title] };
     },
   },
   'GET /api/v1/crm/leads/{id}/history': {

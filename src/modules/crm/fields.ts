@@ -1,5 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { AppError } from '../../api/errors.ts';
+import { applyCustomFields, type FieldDefinition } from './custom-fields/validate.ts';
 
 /** Field schemas and small helpers shared by the CRM resources. */
 
@@ -9,6 +11,37 @@ export const tagsInput = z
   .array(z.string().trim().min(1).max(50))
   .max(50)
   .transform((tags) => [...new Set(tags)]);
+
+/** The names of the fields a change sets (an optional field left out, or undefined, is not set): what `*.updated` events list. */
+export const changedFields = (changes: object): string[] =>
+  Object.entries(changes).flatMap(([field, value]) => (value === undefined ? [] : [field]));
+
+/** How a change sets tags: replaced by `tags`; bulk changes add and remove instead. */
+export interface TagChanges {
+  tags?: string[] | undefined;
+  addTags?: string[] | undefined;
+  removeTags?: string[] | undefined;
+}
+
+/**
+ * The columns an update of a record with tags and custom fields writes:
+ * the plain changes, the tags as changed, and the custom fields merged into
+ * the stored ones and checked against the definitions (required ones too),
+ * failing with VALIDATION_FAILED field by field.
+ */
+export function mergedChanges<C extends TagChanges & { customFields?: Record<string, unknown> | undefined }>(
+  previous: { tags: string[]; customFields: Record<string, unknown> },
+  changes: C,
+  definitions: readonly FieldDefinition[],
+) {
+  const { customFields, addTags, removeTags, ...plain } = changes;
+  const { values, issues } = applyCustomFields(definitions, previous.customFields, customFields);
+  if (issues.length > 0) throw new AppError('VALIDATION_FAILED', undefined, issues);
+  let tags = changes.tags ?? previous.tags;
+  if (addTags) tags = [...new Set([...tags, ...addTags])];
+  if (removeTags) tags = tags.filter((t) => !removeTags.includes(t));
+  return { ...plain, tags, customFields: values, updatedAt: new Date() };
+}
 
 export const emailInput = z.email().max(320);
 

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
@@ -6,11 +6,10 @@ import { router, tenantProcedure } from '../../../api/procedures.ts';
 import { actorOf } from '../../../audit/record.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { emitEvent } from '../../../events/emit.ts';
-import { ACTIVITY_SORT, activityOutput, activityPage, detachActivities, timelineFilter } from '../activities/model.ts';
-import { contacts } from '../contacts/schema.ts';
+import { ACTIVITY_SORT, activityOutput, activityPage, timelineFilter } from '../activities/model.ts';
+import { bulkDefinitions, bulkDeleteProcedure, bulkUpdateProcedure, tagChanges } from '../bulk.ts';
 import { applyCustomFields, loadDefinitions } from '../custom-fields/validate.ts';
 import { idInput } from '../fields.ts';
-import { leads } from '../leads/schema.ts';
 import {
   companyColumns,
   companyFields,
@@ -21,6 +20,7 @@ import {
   toCompanyOutput,
 } from './model.ts';
 import { companies } from './schema.ts';
+import { companyChanges, deleteCompany, updateCompany } from './write.ts';
 
 const COMPANY_SORT = ['name', 'createdAt', 'updatedAt'] as const;
 const sortColumns = { name: companies.name, createdAt: companies.createdAt, updatedAt: companies.updatedAt };
@@ -114,38 +114,14 @@ export const companiesRouter = router({
       tags,
       rest: { method: 'PATCH', path: '/crm/companies/{id}' },
     })
-    .input(
-      idInput.extend({
-        name: companyFields.name.optional(),
-        domain: companyFields.domain.optional(),
-        industry: companyFields.industry.optional(),
-        size: companyFields.size.optional(),
-        address: companyFields.address.optional(),
-        tags: companyFields.tags.optional(),
-        customFields: companyFields.customFields.optional(),
-      }),
-    )
+    .input(idInput.extend(companyChanges.shape))
     .output(companyOutput)
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
-      const { id, customFields, ...changes } = input;
+      const { id, ...changes } = input;
       const row = await withTenant(principal, async (tx) => {
-        const previous = await findCompany(tx, principal, id, true);
-        const { values, issues } = applyCustomFields(
-          await loadDefinitions(tx, principal, 'companies'),
-          previous.customFields,
-          customFields,
-        );
-        if (issues.length > 0) throw new AppError('VALIDATION_FAILED', undefined, issues);
-        const [updated] = await tx
-          .update(companies)
-          .set({ ...changes, customFields: values, updatedAt: new Date() })
-          .where(and(eq(companies.tenantId, principal.tenantId), eq(companies.id, id)))
-          .returning(companyColumns);
-        if (!updated) throw new AppError('NOT_FOUND');
-        const fields = Object.keys(input).filter((k) => k !== 'id');
-        await emitEvent(tx, actorOf(principal, ctx), 'company.updated', { id, fields });
-        return updated;
+        const definitions = await loadDefinitions(tx, principal, 'companies');
+        return updateCompany(tx, principal, actorOf(principal, ctx), id, changes, definitions);
       });
       return toCompanyOutput(row);
     }),
@@ -160,24 +136,22 @@ export const companiesRouter = router({
     .input(idInput)
     .output(z.object({ deleted: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      const { principal } = ctx;
-      await withTenant(principal, async (tx) => {
-        await findCompany(tx, principal, input.id, true);
-        const tenant = principal.tenantId;
-        await tx
-          .update(contacts)
-          .set({ companyId: null, updatedAt: new Date() })
-          .where(and(eq(contacts.tenantId, tenant), eq(contacts.companyId, input.id)));
-        await tx
-          .update(leads)
-          .set({ companyId: null, updatedAt: new Date() })
-          .where(and(eq(leads.tenantId, tenant), eq(leads.companyId, input.id)));
-        await detachActivities(tx, principal, 'companyId', input.id);
-        await tx.delete(companies).where(and(eq(companies.tenantId, tenant), eq(companies.id, input.id)));
-        await emitEvent(tx, actorOf(principal, ctx), 'company.deleted', { id: input.id });
-      });
+      await withTenant(ctx.principal, (tx) => deleteCompany(tx, ctx.principal, actorOf(ctx.principal, ctx), input.id));
       return { deleted: true as const };
     }),
+
+  bulkUpdate: bulkUpdateProcedure('company', {
+    summary: 'Apply the same changes to up to 100 companies; one result per id',
+    // Nothing that identifies one company (name, domain) or is its own (address).
+    changes: companyChanges.pick({ industry: true, size: true, tags: true, customFields: true }).extend(tagChanges),
+    check: (tx, principal, changes) => bulkDefinitions(tx, principal, 'companies', changes.customFields),
+    updateOne: updateCompany,
+  }),
+
+  bulkDelete: bulkDeleteProcedure('company', {
+    summary: 'Remove up to 100 companies (their contacts and leads stay, unlinked); one result per id',
+    deleteOne: deleteCompany,
+  }),
 
   timeline: tenantProcedure
     .meta({

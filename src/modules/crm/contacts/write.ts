@@ -8,7 +8,7 @@ import { type EventActor, emitEvent } from '../../../events/emit.ts';
 import { detachConversations } from '../../ai/conversations/detach.ts';
 import { detachActivities } from '../activities/model.ts';
 import { applyCustomFields, type FieldDefinition, loadDefinitions } from '../custom-fields/validate.ts';
-import { idInput } from '../fields.ts';
+import { changedFields, idInput, mergedChanges, type TagChanges } from '../fields.ts';
 import { leads } from '../leads/schema.ts';
 import { assertReferences } from '../references.ts';
 import { type ContactRow, contactColumns, contactFields, contactOutput, findContact, toContactOutput } from './model.ts';
@@ -28,11 +28,7 @@ export const contactChanges = z.object({
   source: contactFields.source.optional(),
 });
 
-export type ContactChanges = z.infer<typeof contactChanges> & {
-  /** Bulk updates add and remove tags instead of replacing them. */
-  addTags?: string[];
-  removeTags?: string[];
-};
+export type ContactChanges = z.infer<typeof contactChanges> & TagChanges;
 
 /**
  * Applies changes to one live contact, locked, in the caller's transaction,
@@ -47,21 +43,14 @@ export async function updateContact(
   changes: ContactChanges,
   definitions: readonly FieldDefinition[],
 ): Promise<ContactRow> {
-  const { customFields, addTags, removeTags, ...plain } = changes;
   const previous = await findContact(tx, principal, id, { lock: true });
-  const { values, issues } = applyCustomFields(definitions, previous.customFields, customFields);
-  if (issues.length > 0) throw new AppError('VALIDATION_FAILED', undefined, issues);
-  let tags = plain.tags ?? previous.tags;
-  if (addTags) tags = [...new Set([...tags, ...addTags])];
-  if (removeTags) tags = tags.filter((t) => !removeTags.includes(t));
   const [updated] = await tx
     .update(contacts)
-    .set({ ...plain, tags, customFields: values, updatedAt: new Date() })
+    .set(mergedChanges(previous, changes, definitions))
     .where(and(eq(contacts.tenantId, principal.tenantId), eq(contacts.id, id)))
     .returning(contactColumns);
   if (!updated) throw new AppError('NOT_FOUND');
-  const fields = Object.keys(changes).filter((k) => changes[k as keyof ContactChanges] !== undefined);
-  await emitEvent(tx, actor, 'contact.updated', { id, fields });
+  await emitEvent(tx, actor, 'contact.updated', { id, fields: changedFields(changes) });
   return updated;
 }
 

@@ -146,6 +146,106 @@ describeEachBackend('crm pipelines, leads and activities', (backend) => {
     expect(tooPrecise.body.error.details[0].path).toBe('value');
   });
 
+  it("bulk-updates and bulk-deletes leads with one result per id; another tenant's lead is not found", async () => {
+    const p = await pipeline('Bulk');
+    const lead = async (body: Record<string, unknown>) => {
+      const res = await acme.member.post('/api/v1/crm/leads', { pipelineId: p.id, ...body });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const priced = await lead({ title: 'Priced', value: '100', currency: 'EUR' });
+    const unpriced = await lead({ title: 'Unpriced' });
+    const theirPipeline = await globex.member.post('/api/v1/crm/pipelines', { name: 'Theirs too', stages: [{ name: 'Only' }] });
+    expect(theirPipeline.status).toBe(201);
+    const foreignLead = await globex.member.post('/api/v1/crm/leads', { title: 'Not yours', pipelineId: theirPipeline.body.id });
+    expect(foreignLead.status).toBe(201);
+    const foreign = foreignLead.body.id as string;
+    const notFound = { code: 'NOT_FOUND', message: 'Not found.' };
+
+    // A value needs a currency: the lead that has one takes it, the other fails alone.
+    const priceUp = await acme.member.post('/api/v1/crm/leads/bulk-update', {
+      ids: [priced, unpriced, foreign],
+      changes: { value: 250.5, expectedCloseDate: '2031-03-31' },
+    });
+    expect(priceUp.status).toBe(200);
+    expect(priceUp.body.items).toEqual([
+      { id: priced, status: 'updated' },
+      {
+        id: unpriced,
+        status: 'failed',
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'Some fields are invalid.',
+          details: [{ path: 'currency', message: 'required with a value' }],
+        },
+      },
+      { id: foreign, status: 'failed', error: notFound },
+    ]);
+    expect((await acme.member.get(`/api/v1/crm/leads/${priced}`)).body).toMatchObject({
+      value: '250.50',
+      currency: 'EUR',
+      expectedCloseDate: '2031-03-31',
+      stageId: stageNamed(p, 'New').id,
+    });
+    expect((await acme.member.get(`/api/v1/crm/leads/${unpriced}`)).body).toMatchObject({ value: null, expectedCloseDate: null });
+    const [theirs] = await t.ownerQuery<{ expected_close_date: string | null }>(
+      'select expected_close_date from app.crm_leads where id = $1',
+      [foreign],
+    );
+    expect(theirs?.expected_close_date).toBeNull();
+    const events = await t.ownerQuery<{ data: { id: string; fields: string[] } }>(
+      `select data from app.events where tenant_id = $1 and type = 'lead.updated' and data->>'id' in ($2, $3)`,
+      [acme.id, priced, unpriced],
+    );
+    expect(events.map((e) => e.data)).toEqual([{ id: priced, fields: ['value', 'expectedCloseDate'] }]);
+
+    // References are the same for every item: checked once, failing the whole request.
+    const foreignOwner = await acme.member.post('/api/v1/crm/leads/bulk-update', {
+      ids: [priced, unpriced],
+      changes: { ownerUserId: globex.owner.userId },
+    });
+    expect(foreignOwner.status).toBe(422);
+    expect(foreignOwner.body.error.details).toEqual([{ path: 'ownerUserId', message: 'not a member of this tenant' }]);
+    // A title names one deal, so a bulk change cannot carry it (it is dropped, leaving no change).
+    const retitle = await acme.member.post('/api/v1/crm/leads/bulk-update', { ids: [priced], changes: { title: 'Same' } });
+    expect(retitle.status).toBe(400);
+    expect(retitle.body.error.details).toEqual([{ path: 'changes', message: 'name at least one change' }]);
+    const owned = await acme.member.post('/api/v1/crm/leads/bulk-update', {
+      ids: [priced, unpriced],
+      changes: { ownerUserId: acme.admin.userId, companyId: null },
+    });
+    expect(owned.body.items.map((i: { status: string }) => i.status)).toEqual(['updated', 'updated']);
+    expect((await acme.member.get(`/api/v1/crm/leads/${unpriced}`)).body.ownerUserId).toBe(acme.admin.userId);
+
+    const removed = await acme.member.post('/api/v1/crm/leads/bulk-delete', { ids: [priced, foreign, priced] });
+    expect(removed.body.items).toEqual([
+      { id: priced, status: 'deleted' },
+      { id: foreign, status: 'failed', error: notFound },
+    ]);
+    expect((await acme.member.get(`/api/v1/crm/leads/${priced}`)).status).toBe(404);
+    expect(await t.ownerQuery('select id from app.crm_lead_stage_history where lead_id = $1', [priced])).toEqual([]);
+    expect(await t.ownerQuery('select id from app.crm_leads where id = $1', [foreign])).toHaveLength(1);
+    const audit = await acme.admin.get('/api/v1/audit-log?action=lead.bulk_deleted');
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({ targetType: 'lead', data: { ids: [priced], count: 1 } });
+    const deleted = await t.ownerQuery(`select id from app.events where type = 'lead.deleted' and data->>'id' = $1`, [priced]);
+    expect(deleted).toHaveLength(1);
+
+    const reader = await apiKeyClient(acme.admin, { scopes: ['crm:read'] });
+    const byReader = await reader.post('/api/v1/crm/leads/bulk-delete', { ids: [unpriced] });
+    expect(byReader.status).toBe(403);
+    expect(byReader.body.error.code).toBe('INSUFFICIENT_SCOPE');
+    const writer = await apiKeyClient(acme.admin, { scopes: ['crm:write'] });
+    expect((await writer.post('/api/v1/crm/leads/bulk-delete', { ids: [unpriced] })).body.items).toEqual([
+      { id: unpriced, status: 'deleted' },
+    ]);
+    const [byKey] = await t.ownerQuery<{ actor_api_key_id: string }>(
+      `select actor_api_key_id from app.audit_log where action = 'lead.bulk_deleted' and data->'ids' ? $1`,
+      [unpriced],
+    );
+    expect(byKey?.actor_api_key_id).toBe(writer.apiKeyId);
+  });
+
   it('keeps a timeline per contact, company and lead', async () => {
     const p = await pipeline('Timeline');
     const company = await acme.member.post('/api/v1/crm/companies', { name: 'Timeline Co' });

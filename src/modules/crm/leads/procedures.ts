@@ -6,13 +6,15 @@ import { router, tenantProcedure } from '../../../api/procedures.ts';
 import { actorOf } from '../../../audit/record.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../../db/tenant.ts';
 import { emitEvent } from '../../../events/emit.ts';
-import { ACTIVITY_SORT, activityOutput, activityPage, detachActivities, timelineFilter } from '../activities/model.ts';
-import { currencyInput, dateInput, idInput, moneyInput } from '../fields.ts';
+import { ACTIVITY_SORT, activityOutput, activityPage, timelineFilter } from '../activities/model.ts';
+import { bulkDeleteProcedure, bulkUpdateProcedure } from '../bulk.ts';
+import { idInput } from '../fields.ts';
 import { findStage, type StageRow, statusOf } from '../pipelines/model.ts';
 import { stages } from '../pipelines/schema.ts';
 import { assertReferences } from '../references.ts';
 import { findLead, historyColumns, historyOutput, leadColumns, leadOutput, recordStageEntry, toLeadOutput } from './model.ts';
 import { LEAD_STATUSES, leadStageHistory, leads } from './schema.ts';
+import { currencyRequired, deleteLead, leadChanges, leadTitle, updateLead } from './write.ts';
 
 const LEAD_SORT = ['createdAt', 'updatedAt', 'title'] as const;
 const sortColumns = { createdAt: leads.createdAt, updatedAt: leads.updatedAt, title: leads.title };
@@ -22,8 +24,6 @@ const missingAsNull = (error: unknown) => {
   if (error instanceof AppError && error.code === 'NOT_FOUND') return null;
   throw error;
 };
-
-const currencyRequired = { path: 'currency', message: 'required with a value' };
 
 /** The stage a new lead starts in: the one named, which must be of the pipeline, or the pipeline's first. */
 async function startingStage(tx: Tx, principal: TenantPrincipal, pipelineId: string, stageId: string | undefined) {
@@ -116,19 +116,7 @@ export const leadsRouter = router({
       tags,
       rest: { method: 'POST', path: '/crm/leads', status: 201 },
     })
-    .input(
-      z.object({
-        title: z.string().trim().min(1).max(200),
-        pipelineId: z.guid(),
-        stageId: z.guid().optional(),
-        contactId: z.guid().nullable().optional(),
-        companyId: z.guid().nullable().optional(),
-        value: moneyInput.nullable().optional(),
-        currency: currencyInput.nullable().optional(),
-        expectedCloseDate: dateInput.nullable().optional(),
-        ownerUserId: z.guid().nullable().optional(),
-      }),
-    )
+    .input(leadChanges.extend({ title: leadTitle, pipelineId: z.guid(), stageId: z.guid().optional() }))
     .output(leadOutput)
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
@@ -173,36 +161,15 @@ export const leadsRouter = router({
       tags,
       rest: { method: 'PATCH', path: '/crm/leads/{id}' },
     })
-    .input(
-      idInput.extend({
-        title: z.string().trim().min(1).max(200).optional(),
-        contactId: z.guid().nullable().optional(),
-        companyId: z.guid().nullable().optional(),
-        value: moneyInput.nullable().optional(),
-        currency: currencyInput.nullable().optional(),
-        expectedCloseDate: dateInput.nullable().optional(),
-        ownerUserId: z.guid().nullable().optional(),
-      }),
-    )
+    .input(idInput.extend(leadChanges.shape))
     .output(leadOutput)
     .mutation(async ({ ctx, input }) => {
       const { principal } = ctx;
       const { id, ...changes } = input;
       const row = await withTenant(principal, async (tx) => {
-        const previous = await findLead(tx, principal, id, true);
-        const value = changes.value === undefined ? previous.value : changes.value;
-        const currency = changes.currency === undefined ? previous.currency : changes.currency;
-        if (value && !currency) throw new AppError('VALIDATION_FAILED', undefined, [currencyRequired]);
+        await findLead(tx, principal, id);
         await assertReferences(tx, principal, changes);
-        const [updated] = await tx
-          .update(leads)
-          .set({ ...changes, updatedAt: new Date() })
-          .where(and(eq(leads.tenantId, principal.tenantId), eq(leads.id, id)))
-          .returning(leadColumns);
-        if (!updated) throw new AppError('NOT_FOUND');
-        const fields = Object.keys(input).filter((k) => k !== 'id');
-        await emitEvent(tx, actorOf(principal, ctx), 'lead.updated', { id, fields });
-        return updated;
+        return updateLead(tx, principal, actorOf(principal, ctx), id, changes);
       });
       return toLeadOutput(row);
     }),
@@ -258,15 +225,22 @@ export const leadsRouter = router({
     .input(idInput)
     .output(z.object({ deleted: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      const { principal } = ctx;
-      await withTenant(principal, async (tx) => {
-        await findLead(tx, principal, input.id, true);
-        await detachActivities(tx, principal, 'leadId', input.id);
-        await tx.delete(leads).where(and(eq(leads.tenantId, principal.tenantId), eq(leads.id, input.id)));
-        await emitEvent(tx, actorOf(principal, ctx), 'lead.deleted', { id: input.id });
-      });
+      await withTenant(ctx.principal, (tx) => deleteLead(tx, ctx.principal, actorOf(ctx.principal, ctx), input.id));
       return { deleted: true as const };
     }),
+
+  bulkUpdate: bulkUpdateProcedure('lead', {
+    summary: 'Apply the same changes to up to 100 leads (not their stage: move each); one result per id',
+    // Everything an update may change but the title, which names one deal.
+    changes: leadChanges.omit({ title: true }),
+    check: (tx, principal, changes) => assertReferences(tx, principal, changes),
+    updateOne: updateLead,
+  }),
+
+  bulkDelete: bulkDeleteProcedure('lead', {
+    summary: 'Remove up to 100 leads, with their history and the activities linked to them alone; one result per id',
+    deleteOne: deleteLead,
+  }),
 
   history: tenantProcedure
     .meta({
