@@ -20,6 +20,15 @@ describeEachBackend('crm companies bulk changes', (backend) => {
   };
   const notFound = { code: 'NOT_FOUND', message: 'Not found.' };
 
+  it('filters by domain as it stores domains: scheme, www. and case do not matter', async () => {
+    const id = await company(acme, { name: 'Normalised', domain: 'https://www.Normalised-Example.com/about' });
+    for (const domain of ['normalised-example.com', 'WWW.normalised-example.com', 'https://normalised-example.com/']) {
+      const found = await acme.member.get(`/api/v1/crm/companies?domain=${encodeURIComponent(domain)}`);
+      expect(found.body.items.map((c: { id: string }) => c.id), domain).toEqual([id]);
+    }
+    expect((await globex.member.get('/api/v1/crm/companies?domain=normalised-example.com')).body.items).toEqual([]);
+  });
+
   it('bulk-updates companies with one result per id: tags added and removed, required custom fields checked per item', async () => {
     const tier = await acme.admin.post('/api/v1/crm/custom-fields', {
       entity: 'companies',

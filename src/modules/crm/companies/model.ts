@@ -121,7 +121,7 @@ export function companyWhere(tenantId: string, filters: CompanyFilters) {
         )
       : undefined,
     filters.tag ? arrayContains(companies.tags, [filters.tag]) : undefined,
-    filters.domain ? eq(companies.domain, filters.domain.toLowerCase()) : undefined,
+    filters.domain ? eq(companies.domain, normalizeDomain(filters.domain)) : undefined,
     filters.industry ? eq(companies.industry, filters.industry) : undefined,
   );
 }
