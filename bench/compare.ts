@@ -7,6 +7,8 @@ export interface Measurement {
   p50Ms: number;
   p95Ms: number;
   operations: number;
+  /** The same run split by kind of operation (e.g. get and list), each measured over its own operations. */
+  parts?: Record<string, Measurement>;
 }
 
 export interface Variant {
@@ -46,7 +48,7 @@ export interface CompareOptions {
   metric?: RatioMetric;
 }
 
-function summary(variant: Variant, runs: Measurement[]): VariantSummary {
+function summary(variant: { label: string; key: string }, runs: Measurement[]): VariantSummary {
   return {
     label: variant.label,
     key: variant.key,
@@ -65,6 +67,23 @@ const show = (m: Measurement) => `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50
  * median of paired ratios is what survives that noise.
  */
 export async function compare(name: string, a: Variant, b: Variant, options: CompareOptions): Promise<Comparison> {
+  const [main] = await compareWithParts(name, a, b, options, []);
+  return must(main);
+}
+
+/**
+ * compare(), plus one more Comparison per part of the measurements (Measurement.parts): the same paired
+ * rounds, each part's ratio taken per round from the part's own figures. For runs that mix kinds of
+ * operations (get and list) and want the ratio of each beside the ratio of the mix, without measuring
+ * twice. A part's variant key is the variant's key, `_`, the part's key.
+ */
+export async function compareWithParts(
+  name: string,
+  a: Variant,
+  b: Variant,
+  options: CompareOptions,
+  parts: Array<{ part: string; name: string; label: string }>,
+): Promise<Comparison[]> {
   const metric = options.metric ?? 'rate';
   console.error(`\n${name}: ${a.label}  vs  ${b.label}${metric === 'p95' ? '  (ratio of p95 latencies)' : ''}`);
   if (options.warmup) {
@@ -73,7 +92,7 @@ export async function compare(name: string, a: Variant, b: Variant, options: Com
   }
   const runsA: Measurement[] = [];
   const runsB: Measurement[] = [];
-  const ratios: number[] = [];
+  const ratioOf = (ma: Measurement, mb: Measurement) => (metric === 'p95' ? ma.p95Ms / mb.p95Ms : ma.rate / mb.rate);
   for (let i = 0; i < options.rounds; i++) {
     let ma: Measurement;
     let mb: Measurement;
@@ -86,18 +105,47 @@ export async function compare(name: string, a: Variant, b: Variant, options: Com
     }
     runsA.push(ma);
     runsB.push(mb);
-    const ratio = metric === 'p95' ? ma.p95Ms / mb.p95Ms : ma.rate / mb.rate;
-    ratios.push(ratio);
-    console.error(`  round ${i + 1}/${options.rounds}  A ${show(ma)}   B ${show(mb)}   A/B ${ratio.toFixed(3)}`);
+    console.error(`  round ${i + 1}/${options.rounds}  A ${show(ma)}   B ${show(mb)}   A/B ${ratioOf(ma, mb).toFixed(3)}`);
   }
-  const result = {
-    name,
-    metric,
-    ratio: median(ratios),
-    ratios: ratios.map((r) => round(r)),
-    a: summary(a, runsA),
-    b: summary(b, runsB),
+  const comparisonOf = (
+    comparisonName: string,
+    va: { label: string; key: string },
+    vb: { label: string; key: string },
+    ra: Measurement[],
+    rb: Measurement[],
+  ): Comparison => {
+    const ratios = ra.map((m, i) => ratioOf(m, must(rb[i])));
+    return {
+      name: comparisonName,
+      metric,
+      ratio: median(ratios),
+      ratios: ratios.map((r) => round(r)),
+      a: summary(va, ra),
+      b: summary(vb, rb),
+    };
   };
-  console.error(`  median A/B ${result.ratio.toFixed(3)}`);
-  return result;
+  const results = [comparisonOf(name, a, b, runsA, runsB)];
+  for (const { part, name: partName, label } of parts) {
+    const partOf = (m: Measurement) => {
+      const found = m.parts?.[part];
+      if (!found) throw new Error(`${name}: a measurement has no part ${part}`);
+      return found;
+    };
+    results.push(
+      comparisonOf(
+        partName,
+        { label: `${label}, ${a.label}`, key: `${a.key}_${part}` },
+        { label: `${label}, ${b.label}`, key: `${b.key}_${part}` },
+        runsA.map(partOf),
+        runsB.map(partOf),
+      ),
+    );
+  }
+  for (const c of results) console.error(`  ${c.name}: median A/B ${c.ratio.toFixed(3)}`);
+  return results;
+}
+
+function must<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('compare: missing value');
+  return value;
 }

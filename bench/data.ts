@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
+import { generateApiKey } from '../src/auth/api-key-format.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { migrate } from '../src/db/migrate.ts';
 
 /**
  * Bulk data for the benchmark, loaded as the owner with generate_series (no
@@ -125,4 +128,63 @@ export async function benchTenantIds(url: string): Promise<string[]> {
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * One owner connection, on server PostgreSQL or on a PGlite data directory, so
+ * that the same bulk SQL loads either. Single connection: `begin` and `commit`
+ * sent as statements enclose a transaction.
+ */
+export interface OwnerSql {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+/** The owner of a server PostgreSQL database, over one postgres.js connection. */
+export function postgresOwner(url: string): OwnerSql {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  return {
+    query: <R>(text: string, params: unknown[] = []) => sql.unsafe(text, params as never[]) as unknown as Promise<R[]>,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/** Applies Palisade's migrations to a server PostgreSQL database, as the server does on start. */
+export async function migrateServerDatabase(url: string): Promise<void> {
+  const database = await openDatabase({ url, poolSize: 1 });
+  try {
+    await migrate(database);
+  } finally {
+    await database.close();
+  }
+}
+
+/** The owner of a migrated PGlite database in `dataDir`, opened in this process (close it before a server opens it). */
+export async function pgliteOwner(dataDir: string): Promise<OwnerSql> {
+  const database = await openDatabase({ dataDir });
+  await migrate(database);
+  return { query: (text, params) => database.ownerQuery(text, params), close: () => database.close() };
+}
+
+/**
+ * API keys of the given tenants, one each, inserted as the owner in one
+ * statement: a run with 10,000 tenants cannot create them through the API (a
+ * signed-in admin of every tenant) in reasonable time. The rows are those
+ * `POST /api/v1/api-keys` writes (secret, display prefix and hash from the
+ * module's own generateApiKey), without the audit entry and event the API adds.
+ * Returns each tenant's secret.
+ */
+export async function insertApiKeys(
+  owner: OwnerSql,
+  tenantIds: readonly string[],
+  key: { name: string; role: 'admin' | 'member'; scopes: string[] },
+): Promise<Map<string, string>> {
+  const generated = tenantIds.map(() => generateApiKey('live'));
+  await owner.query(
+    `insert into app.api_keys (tenant_id, name, display_prefix, secret_hash, role, scopes)
+     select k.tenant_id, $1, k.display_prefix, k.secret_hash, $2, $3::text[]
+       from unnest($4::uuid[], $5::text[], $6::text[]) as k(tenant_id, display_prefix, secret_hash)`,
+    [key.name, key.role, key.scopes, tenantIds, generated.map((g) => g.displayPrefix), generated.map((g) => g.secretHash)],
+  );
+  return new Map(tenantIds.map((tenantId, i) => [tenantId, (generated[i] as { secret: string }).secret]));
 }

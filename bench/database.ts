@@ -38,7 +38,7 @@ export interface BenchDatabase {
   port: string;
   /** Grants the bypass role read access to the tables the reference variant reads. */
   createBypassRole(): Promise<void>;
-  /** Drops the database (forcing out any connection left) and the bypass role. Safe to call twice. */
+  /** Drops the database (forcing out any connection left) and the bypass role if this one created it. Safe to call twice. */
   drop(): Promise<void>;
 }
 
@@ -58,6 +58,7 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
   const url = withDatabase(SERVER_URL, name);
   const parsed = new URL(url);
   let dropped = false;
+  let roleCreated = false;
   return {
     name,
     url,
@@ -65,6 +66,7 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
     host: parsed.hostname,
     port: parsed.port || '5432',
     async createBypassRole() {
+      roleCreated = true;
       await admin(async (sql) => {
         // Roles are cluster-wide: a leftover from an interrupted run is reused.
         await sql.unsafe(`do $$ begin
@@ -84,6 +86,7 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
       dropped = true;
       await admin(async (sql) => {
         await sql.unsafe(`drop database if exists ${name} with (force)`);
+        if (!roleCreated) return;
         // Fails only if another database still grants it something (a concurrent run); then it is left in place.
         await sql.unsafe(`drop role if exists ${BYPASS_ROLE}`).catch((error: unknown) => {
           console.warn(`bench: role ${BYPASS_ROLE} kept: ${error instanceof Error ? error.message : error}`);

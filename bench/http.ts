@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freeLoopbackPort } from '../test/support/free-port.ts';
@@ -32,8 +33,10 @@ const RUN_AUTH_SECRET = randomBytes(32).toString('base64url');
  * default.
  */
 export async function startServerProcess(options: {
-  databaseUrl: string;
-  appDatabaseUrl: string;
+  /** The owner URL of server PostgreSQL; undefined: embedded PGlite in `dataDir` (pgdata/ inside it). */
+  databaseUrl: string | undefined;
+  /** The request role's login on server PostgreSQL; PGlite has none (the owner switches role per transaction). */
+  appDatabaseUrl: string | undefined;
   poolSize: number;
   dataDir: string;
   /** Added to (or overriding) the base environment: REDIS_URL, WORKER_ENABLED, ... */
@@ -47,8 +50,8 @@ export async function startServerProcess(options: {
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: options.databaseUrl,
-    APP_DATABASE_URL: options.appDatabaseUrl,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(options.appDatabaseUrl ? { APP_DATABASE_URL: options.appDatabaseUrl } : {}),
     DATABASE_POOL_SIZE: String(options.poolSize),
     DATA_DIR: options.dataDir,
     LOG_LEVEL: 'warn',
@@ -173,4 +176,123 @@ export async function runAutocannon(options: {
     p95Ms: percentile(latencies, 95),
     operations: latencies.length,
   };
+}
+
+/** One request of a planned run, and how to judge its response. */
+export interface PlannedRequest {
+  /** Groups latencies (get, list, create, ...). */
+  kind: string;
+  method: 'GET' | 'POST' | 'PATCH';
+  /** Path and query, e.g. `/api/v1/crm/contacts?q=smith`. */
+  path: string;
+  headers: Record<string, string>;
+  /** JSON text; sent with `content-type: application/json`. */
+  body?: string;
+  /** Called with every response of this request: counts what is wrong (it must not throw). */
+  check(status: number, body: string): void;
+}
+
+/** One autocannon instance: `connections` keep-alive connections sending next()'s requests, one at a time each. */
+export interface RequestClient {
+  connections: number;
+  next(): PlannedRequest;
+}
+
+export interface PlannedRun {
+  /** Latencies (ms) of the checked responses, by kind. */
+  latencies: Map<string, number[]>;
+  /** Responses received and checked. */
+  responses: number;
+  /** Socket errors and timeouts (no response to check). */
+  socketErrors: number;
+  seconds: number;
+}
+
+/**
+ * autocannon with a request of our choosing for every send: each client is an
+ * instance of its own (e.g. one per tenant, with that tenant's key), each
+ * response goes to its request's check() before the connection sends the
+ * next one. Bounded by `seconds` and by `maxRequests` over all clients
+ * (split evenly). Latencies are autocannon's per-response times.
+ */
+export async function runPlannedRequests(options: {
+  url: string;
+  clients: RequestClient[];
+  seconds: number;
+  maxRequests: number;
+}): Promise<PlannedRun> {
+  const latencies = new Map<string, number[]>();
+  let responses = 0;
+  let socketErrors = 0;
+  const started = performance.now();
+  const perClient = Math.max(1, Math.floor(options.maxRequests / options.clients.length));
+  await Promise.all(
+    options.clients.map(
+      (client) =>
+        new Promise<void>((resolve, reject) => {
+          let answered = 0;
+          // The request whose response autocannon reports next: its 'response' event follows onResponse at once.
+          let last: PlannedRequest | undefined;
+          const instance = autocannon(
+            {
+              url: options.url,
+              connections: client.connections,
+              duration: options.seconds,
+              timeout: 10,
+              requests: [
+                {
+                  setupRequest: (request, context) => {
+                    const planned = client.next();
+                    (context as { planned?: PlannedRequest }).planned = planned;
+                    return {
+                      ...request,
+                      method: planned.method,
+                      path: planned.path,
+                      headers:
+                        planned.body === undefined ? planned.headers : { ...planned.headers, 'content-type': 'application/json' },
+                      body: planned.body ?? '',
+                    };
+                  },
+                  onResponse: (status, body, context) => {
+                    const planned = (context as { planned?: PlannedRequest }).planned;
+                    last = planned;
+                    planned?.check(status, body);
+                  },
+                },
+              ],
+            },
+            (error: unknown, result: autocannon.Result) => {
+              if (error) return reject(error);
+              socketErrors += result.errors;
+              resolve();
+            },
+          );
+          instance.on('response', (_client, _status, _bytes, responseTime) => {
+            if (!last) return;
+            const list = latencies.get(last.kind) ?? [];
+            if (list.length === 0) latencies.set(last.kind, list);
+            list.push(responseTime);
+            last = undefined;
+            responses++;
+            if (++answered === perClient) instance.stop();
+          });
+        }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  // As runAutocannon: let the server finish what was abandoned at the deadline.
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  return { latencies, responses, socketErrors, seconds };
+}
+
+/** A Measurement of a planned run: all responses, and one part per kind. */
+export function measurementOf(run: PlannedRun): Measurement {
+  const of = (values: number[]): Measurement => ({
+    rate: values.length / run.seconds,
+    p50Ms: percentile(values, 50),
+    p95Ms: percentile(values, 95),
+    operations: values.length,
+  });
+  const all = [...run.latencies.values()].flat();
+  return { ...of(all), parts: Object.fromEntries([...run.latencies].map(([kind, values]) => [kind, of(values)])) };
 }

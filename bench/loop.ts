@@ -56,3 +56,10 @@ export async function waitUntil(done: () => boolean, timeoutMs: number, stepMs =
   }
   return true;
 }
+
+/** Awaits every promise, then fails with the first failure: nothing is left running behind the cleanup. */
+export async function settled<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

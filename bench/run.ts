@@ -1,14 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createApiKey } from './api.ts';
 import type { Comparison } from './compare.ts';
-import { benchTenantIds, loadData, newestRowOf, sampleRows } from './data.ts';
-import { createBenchDatabase } from './database.ts';
+import {
+  benchTenantIds,
+  loadData,
+  migrateServerDatabase,
+  newestRowOf,
+  type OwnerSql,
+  postgresOwner,
+  sampleRows,
+} from './data.ts';
+import { type BenchDatabase, createBenchDatabase } from './database.ts';
 import { type ServerProcess, signUp, startServerProcess } from './http.ts';
+import { settled } from './loop.ts';
 import { describeMachine } from './machine.ts';
 import { PGBENCH } from './pgbench.ts';
 import { buildResults, type Observation, printTable, writeResults } from './report.ts';
@@ -18,11 +28,14 @@ import { contextCost } from './scenarios/context-cost.ts';
 import { httpVsPgbench } from './scenarios/http-vs-pgbench.ts';
 import { knowledgeSearch, knowledgeSearchSettings } from './scenarios/knowledge-search.ts';
 import { membershipScaling } from './scenarios/membership-scaling.ts';
+import { mixedLoad } from './scenarios/mixed-load.ts';
+import { type PgliteContext, pgliteVsPostgres, preparePgliteVsPostgres } from './scenarios/pglite-vs-postgres.ts';
 import { assertRedis, REDIS_URL, realtimeFanout } from './scenarios/realtime-fanout.ts';
 import { rlsCostGet, rlsCostList } from './scenarios/rls-cost.ts';
 import { rlsCostSql } from './scenarios/rls-cost-sql.ts';
 import { sessionVsApiKey } from './scenarios/session-vs-key.ts';
-import { crmTenantScale, loadCrmData } from './scenarios/tenant-scale-crm.ts';
+import { tenantScale } from './scenarios/tenant-scale.ts';
+import { CRM_LAYOUTS, type CrmLayout, crmDataOf, crmTenantScale, loadCrmLayouts } from './scenarios/tenant-scale-crm.ts';
 import { trpcVsRest } from './scenarios/trpc-vs-rest.ts';
 import { webhookDelivery } from './scenarios/webhook-delivery.ts';
 import { widgetAnswer } from './scenarios/widget-answer.ts';
@@ -44,11 +57,75 @@ const settings = settingsFor(process.argv.includes('--quick'));
 /** `--only <scenario>`: that scenario alone, on a fresh database, printed and not written to latest.json. */
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
-const ONLY_SCENARIOS: Record<string, (ctx: EventScenarioContext) => Promise<Observation>> = {
-  campaign_delivery: campaignDelivery,
-  webhook_delivery: webhookDelivery,
-  knowledge_search: (ctx) => knowledgeSearch(knowledgeSearchSettings(ctx.settings.mode === 'quick')),
-  widget_answer: widgetAnswer,
+
+/** What a scenario run alone gets: the run's database, scratch directory and servers, each cleaned up by the run. */
+interface OnlyRun {
+  pg: BenchDatabase;
+  owner: OwnerSql;
+  startServer(env?: Record<string, string>): Promise<ServerProcess>;
+  /** A server that runs no jobs and a signed-up owner, as the event scenarios expect (started on first use). */
+  eventContext(): Promise<EventScenarioContext>;
+  pglite: PgliteContext;
+}
+interface Outcome {
+  comparisons?: Comparison[];
+  observations?: Observation[];
+}
+
+/** Loads CRM layouts into a migrated database and reports the load time. */
+async function loadLayouts(owner: OwnerSql, contacts: number, layouts: Array<{ key: string; tenants: number }>) {
+  const what = layouts.map((l) => `${l.tenants.toLocaleString('en')} tenants`).join(', the same over ');
+  console.error(`\nloading CRM contacts: ${contacts.toLocaleString('en')} over ${what} ...`);
+  const load = await loadCrmLayouts(owner, contacts, layouts);
+  console.error(`loaded in ${load.seconds.toFixed(1)} s`);
+  return load;
+}
+const layoutOf = (load: { layouts: Map<string, CrmLayout> }, key: string) => must(load.layouts.get(key), `crm layout ${key}`);
+
+const ONLY_SCENARIOS: Record<string, (run: OnlyRun) => Promise<Outcome>> = {
+  campaign_delivery: async (run) => ({ observations: [await campaignDelivery(await run.eventContext())] }),
+  webhook_delivery: async (run) => ({ observations: [await webhookDelivery(await run.eventContext())] }),
+  knowledge_search: async () => ({ observations: [await knowledgeSearch(knowledgeSearchSettings(settings.mode === 'quick'))] }),
+  widget_answer: async (run) => ({ observations: [await widgetAnswer(await run.eventContext())] }),
+  realtime_fanout: async (run) => {
+    await assertRedis(REDIS_URL);
+    return { observations: [await realtimeFanout(await run.eventContext())] };
+  },
+  tenant_scale: async (run) => {
+    await migrateServerDatabase(run.pg.url);
+    const load = await loadLayouts(run.owner, settings.crm.contacts, [
+      { key: 'b', tenants: settings.crm.fewTenants },
+      { key: 'c', tenants: settings.tenantScale.manyTenants },
+    ]);
+    const server = await run.startServer();
+    const scale = await tenantScale({
+      baseUrl: server.url,
+      owner: run.owner,
+      many: layoutOf(load, 'c'),
+      few: layoutOf(load, 'b'),
+      contacts: load.contacts,
+      settings,
+    });
+    return {
+      comparisons: scale.comparisons,
+      observations: [scale.keys],
+    };
+  },
+  mixed_load: async (run) => {
+    await migrateServerDatabase(run.pg.url);
+    // As many contacts per tenant as the full run's mixed_load tenants (those of crm layout A) have.
+    const perTenant = settings.crm.contacts / settings.crm.manyTenants;
+    const load = await loadLayouts(run.owner, settings.mixed.tenants * perTenant, [
+      { key: 'a', tenants: settings.mixed.tenants },
+    ]);
+    const server = await run.startServer();
+    return {
+      observations: [
+        await mixedLoad({ baseUrl: server.url, owner: run.owner, tenantIds: layoutOf(load, 'a').tenantIds, settings }),
+      ],
+    };
+  },
+  pglite_vs_postgres: async (run) => ({ comparisons: [await pgliteVsPostgres(run.pglite)] }),
 };
 const cleanups: Array<() => Promise<void> | void> = [];
 let cleaning: Promise<void> | undefined;
@@ -73,7 +150,39 @@ function abort(reason: string, code: number): void {
 process.once('SIGINT', () => abort('interrupted', 130));
 process.once('SIGTERM', () => abort('terminated', 143));
 // A bound on the whole run, whatever happens inside it.
-setTimeout(() => abort('time limit reached', 1), (settings.mode === 'quick' ? 6 : 30) * 60_000).unref();
+setTimeout(() => abort('time limit reached', 1), (settings.mode === 'quick' ? 6 : 45) * 60_000).unref();
+
+/** A server process on a server PostgreSQL database or on PGlite (databaseUrl unset), stopped by the run's cleanup. */
+async function startCleanedServer(options: {
+  databaseUrl?: string;
+  appDatabaseUrl?: string;
+  dataDir: string;
+  env?: Record<string, string>;
+}): Promise<ServerProcess> {
+  const started = await startServerProcess({
+    databaseUrl: options.databaseUrl,
+    appDatabaseUrl: options.appDatabaseUrl,
+    poolSize: settings.http.serverPoolSize,
+    dataDir: options.dataDir,
+    env: options.env,
+  });
+  cleanups.push(() => started.stop());
+  return started;
+}
+
+/** pglite_vs_postgres's needs: a fresh database of its own (dropped by the run) and servers on either engine. */
+function pgliteContextIn(workDir: string): PgliteContext {
+  return {
+    workDir,
+    settings,
+    async createDatabase() {
+      const database = await createBenchDatabase();
+      cleanups.push(() => database.drop());
+      return database;
+    },
+    startServer: (options) => startCleanedServer(options),
+  };
+}
 
 async function runOnly(name: string): Promise<void> {
   const scenario = ONLY_SCENARIOS[name];
@@ -82,23 +191,43 @@ async function runOnly(name: string): Promise<void> {
   cleanups.push(() => pg.drop());
   const workDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
   cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  const owner = postgresOwner(pg.url);
+  cleanups.push(() => owner.close());
   let servers = 0;
-  const startServer = async (env: Record<string, string> = {}): Promise<ServerProcess> => {
-    const started = await startServerProcess({
-      databaseUrl: pg.url,
-      appDatabaseUrl: pg.appUrl,
-      poolSize: settings.http.serverPoolSize,
-      dataDir: join(workDir, `server-${++servers}`),
-      env,
-    });
-    cleanups.push(() => started.stop());
-    return started;
-  };
-  // Signs the owner up, then steps aside: the scenario's own servers are the only job runners.
-  const server = await startServer({ WORKER_ENABLED: 'false' });
-  const owner = await signUp(server.url);
-  const observation = await scenario({ baseUrl: server.url, owner, settings, startServer });
-  printTable([], [observation], `${settings.mode} run of ${name} only (not written to ${RESULTS})`);
+  const startServer = (env: Record<string, string> = {}) =>
+    startCleanedServer({ databaseUrl: pg.url, appDatabaseUrl: pg.appUrl, dataDir: join(workDir, `server-${++servers}`), env });
+  let eventContext: EventScenarioContext | undefined;
+  const outcome = await scenario({
+    pg,
+    owner,
+    startServer,
+    async eventContext() {
+      if (eventContext) return eventContext;
+      // Signs the owner up, then steps aside: the scenario's own servers are the only job runners.
+      const server = await startServer({ WORKER_ENABLED: 'false' });
+      const eventOwner = await signUp(server.url);
+      eventContext = { baseUrl: server.url, owner: eventOwner, settings, startServer };
+      return eventContext;
+    },
+    pglite: pgliteContextIn(workDir),
+  });
+  printTable(
+    outcome.comparisons ?? [],
+    outcome.observations ?? [],
+    `${settings.mode} run of ${name} only (not written to ${RESULTS})`,
+  );
+}
+
+/** Seconds each step of the run took, in order: the quick run must stay within its budget (docs/benchmarks.md). */
+const steps: Array<[string, number]> = [];
+const runStarted = performance.now();
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await work();
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  steps.push([name, seconds]);
+  console.error(`  (${name}: ${seconds} s; ${Math.round((performance.now() - runStarted) / 1000)} s since the start)`);
+  return result;
 }
 
 async function main(): Promise<void> {
@@ -125,17 +254,8 @@ async function main(): Promise<void> {
   await migrate(database);
 
   let servers = 0;
-  const startServer = async (env: Record<string, string> = {}): Promise<ServerProcess> => {
-    const started = await startServerProcess({
-      databaseUrl: pg.url,
-      appDatabaseUrl: pg.appUrl,
-      poolSize: settings.http.serverPoolSize,
-      dataDir: join(workDir, `server-${++servers}`),
-      env,
-    });
-    cleanups.push(() => started.stop());
-    return started;
-  };
+  const startServer = (env: Record<string, string> = {}) =>
+    startCleanedServer({ databaseUrl: pg.url, appDatabaseUrl: pg.appUrl, dataDir: join(workDir, `server-${++servers}`), env });
   const server = await startServer();
   // All sign up through Better Auth on the server; the session cookies are real.
   const user = await signUp(server.url);
@@ -159,9 +279,9 @@ async function main(): Promise<void> {
 
   const comparisons: Comparison[] = [];
   const dbContext: DbScenarioContext = { database, user: manyTenantsUser, rows, tenantIds, settings };
-  comparisons.push(await rlsCostGet(dbContext));
-  comparisons.push(await rlsCostList(dbContext));
-  comparisons.push(await contextCost(dbContext));
+  comparisons.push(await timed('rls_cost_get', () => rlsCostGet(dbContext)));
+  comparisons.push(await timed('rls_cost_list', () => rlsCostList(dbContext)));
+  comparisons.push(await timed('context_cost', () => contextCost(dbContext)));
 
   // One row of a tenant both users belong to.
   const target = await newestRowOf(pg.url, must(tenantIds[0], 'tenant'));
@@ -183,33 +303,63 @@ async function main(): Promise<void> {
     workDir,
     settings,
   };
-  comparisons.push(await rlsCostSql(httpContext));
-  comparisons.push(await httpVsPgbench(httpContext));
-  comparisons.push(await trpcVsRest(httpContext));
-  comparisons.push(await sessionVsApiKey(httpContext));
-  comparisons.push(await membershipScaling(httpContext));
+  comparisons.push(await timed('rls_cost_get_sql', () => rlsCostSql(httpContext)));
+  comparisons.push(await timed('http_vs_pgbench', () => httpVsPgbench(httpContext)));
+  comparisons.push(await timed('trpc_vs_rest', () => trpcVsRest(httpContext)));
+  comparisons.push(await timed('session_vs_api_key', () => sessionVsApiKey(httpContext)));
+  comparisons.push(await timed('membership_scaling', () => membershipScaling(httpContext)));
 
   const observations: Observation[] = [];
   const eventContext: EventScenarioContext = { baseUrl: server.url, owner: eventOwner, settings, startServer };
-  observations.push(await webhookDelivery(eventContext));
-  observations.push(await widgetAnswer(eventContext));
+  observations.push(await timed('webhook_delivery', () => webhookDelivery(eventContext)));
+  observations.push(await timed('widget_answer', () => widgetAnswer(eventContext)));
   // realtime_fanout's process A must be the only job runner on the database: this server's would take
   // dispatch jobs and publish them to its in-process broker, which no socket of A or B listens to.
   await server.stop();
-  observations.push(await realtimeFanout(eventContext));
+  observations.push(await timed('realtime_fanout', () => realtimeFanout(eventContext)));
   // After every other server has stopped: its own server (with SMTP_URL) must be the only job runner.
-  observations.push(await campaignDelivery(eventContext));
+  observations.push(await timed('campaign_delivery', () => campaignDelivery(eventContext)));
   // In-process on PGlite (pgvector), independent of the server database.
-  observations.push(await knowledgeSearch(knowledgeSearchSettings(settings.mode === 'quick')));
+  observations.push(await timed('knowledge_search', () => knowledgeSearch(knowledgeSearchSettings(settings.mode === 'quick'))));
 
-  // Last, so that its contacts (twice settings.crm.contacts rows) change nothing the other scenarios read.
+  // Last, so that its contacts (settings.crm.contacts rows in each of three layouts) change nothing the other
+  // scenarios read: A and B for crm_*_tenant_scale, C (and B) for tenant_scale, A's first tenants for mixed_load.
   const crm = settings.crm;
-  console.error(
-    `\nloading CRM contacts: ${crm.contacts.toLocaleString('en')} over ${crm.manyTenants} tenants, the same over ${crm.fewTenants} ...`,
+  const owner = postgresOwner(pg.url);
+  cleanups.push(() => owner.close());
+  // While the contacts load (in PostgreSQL), and nothing is measured: the REST scenarios' server starts (every other
+  // one has stopped), and pglite_vs_postgres loads its own database and its PGlite directory (in this process) and
+  // starts their servers. Until used, these servers idle (each polls for jobs once a second).
+  const pgliteContext = pgliteContextIn(workDir);
+  const [crmLoad, restServer, pglitePrepared] = await timed('crm_load_and_starts', () =>
+    settled([
+      loadLayouts(owner, crm.contacts, [...CRM_LAYOUTS(crm), { key: 'c', tenants: settings.tenantScale.manyTenants }]),
+      startServer(),
+      preparePgliteVsPostgres(pgliteContext),
+    ] as const),
   );
-  const crmData = await loadCrmData(pg.url, crm);
-  console.error(`loaded in ${crmData.seconds.toFixed(1)} s`);
-  comparisons.push(...(await crmTenantScale({ database, data: crmData, settings })));
+  comparisons.push(...(await timed('crm_tenant_scale', () => crmTenantScale({ database, data: crmDataOf(crmLoad), settings }))));
+  // The same rows through the real server.
+  const scale = await timed('tenant_scale', () =>
+    tenantScale({
+      baseUrl: restServer.url,
+      owner,
+      many: layoutOf(crmLoad, 'c'),
+      few: layoutOf(crmLoad, 'b'),
+      contacts: crm.contacts,
+      settings,
+    }),
+  );
+  comparisons.push(...scale.comparisons);
+  observations.push(scale.keys);
+  observations.push(
+    await timed('mixed_load', () =>
+      mixedLoad({ baseUrl: restServer.url, owner, tenantIds: layoutOf(crmLoad, 'a').tenantIds, settings }),
+    ),
+  );
+  await restServer.stop();
+  // On its own database and PGlite directory, loaded above, with their servers.
+  comparisons.push(await timed('pglite_vs_postgres', () => pgliteVsPostgres(pgliteContext, pglitePrepared)));
 
   const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
   const run = {
@@ -226,7 +376,11 @@ async function main(): Promise<void> {
     servers: 'NODE_ENV=production, RATE_LIMIT_ENABLED=false, JOBS_POLL_MS=1000, WEBHOOK_ALLOWED_HOSTS=127.0.0.1',
     webhook_scenario: `${settings.webhooks.events} webhook.test events by ${settings.webhooks.concurrency} concurrent callers, one endpoint, loopback receiver`,
     crm_scenario: `${crm.contacts} app.crm_contacts rows over ${crm.manyTenants} tenants (A) and the same rows over ${crm.fewTenants} tenants (B), one table; in-process like db_scenarios; ratio = p95 A / p95 B`,
+    tenant_scale_scenario: `REST GET /api/v1/crm/contacts/{id} and GET /api/v1/crm/contacts alternating, API key per tenant, ${crm.contacts} contacts over ${settings.tenantScale.manyTenants} tenants (A) and over ${crm.fewTenants} (B); HTTP rounds; ratio = p95 A / p95 B`,
+    mixed_scenario: `${settings.mixed.tenants} tenants, one autocannon client and API key each, ${settings.mixed.seconds} s after ${settings.mixed.warmupSeconds} s warm-up; reads, searches, writes, cross-tenant probes; every row checked`,
+    pglite_scenario: `mixed workload of ${settings.pglite.tenants} tenants x ${settings.pglite.contactsPerTenant} contacts, PGlite server vs server PostgreSQL, ${settings.pglite.rounds} rounds x ${settings.pglite.seconds} s; ratio = rate PGlite / rate PostgreSQL`,
     realtime_scenario: `${settings.realtime.clients} sockets over 2 processes (Redis ${new URL(REDIS_URL).host}), ${settings.realtime.events} events one every ${settings.realtime.intervalMs} ms`,
+    step_seconds: steps.map(([name, seconds]) => `${name} ${seconds}`).join(', '),
     // The machine is shared: the 1-minute load average says how busy it was besides this run.
     load_average_start: Math.round(loadBefore * 100) / 100,
     load_average_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
@@ -236,7 +390,7 @@ async function main(): Promise<void> {
     data_tenants: tenants,
     load_seconds: Math.round(load.seconds * 10) / 10,
     crm_contacts: crm.contacts,
-    crm_load_seconds: Math.round(crmData.seconds * 10) / 10,
+    crm_load_seconds: Math.round(crmLoad.seconds * 10) / 10,
     db_concurrency: settings.db.concurrency,
     http_connections: settings.http.connections,
   });

@@ -24,6 +24,22 @@ export interface BenchSettings {
    * `fewTenants`; measured with the in-process loop settings of `db`.
    */
   crm: { contacts: number; manyTenants: number; fewTenants: number };
+  /**
+   * tenant_scale: the CRM contacts (`crm.contacts`, the same rows) once more over `manyTenants` tenants,
+   * against the `crm.fewTenants` layout of crm_*_tenant_scale; REST get and list with the HTTP settings.
+   */
+  tenantScale: { manyTenants: number; getSamplesPerLayout: number };
+  /**
+   * mixed_load: `tenants` clients, one per tenant and one connection each, for `seconds` after `warmupSeconds`
+   * unmeasured, at most `maxRequests` in all. Its tenants are the first of the crm layout A (`--only`: a layout
+   * of their own with as many contacts each).
+   */
+  mixed: { tenants: number; seconds: number; warmupSeconds: number; maxRequests: number };
+  /**
+   * pglite_vs_postgres: the mixed workload of `tenants` clients against a PGlite server and a server
+   * PostgreSQL one, each with `tenants` tenants of `contactsPerTenant` contacts; paired rounds of `seconds`.
+   */
+  pglite: { tenants: number; contactsPerTenant: number; seconds: number; rounds: number; maxRequests: number };
   /** rls_cost_get_sql: pgbench clients (as many as the in-process workers); whole seconds, pgbench's unit. */
   sql: { clients: number; seconds: number; rounds: number };
   /** HTTP and pgbench scenarios: connections (autocannon) = clients (pgbench); server pool = Palisade's default. */
@@ -58,6 +74,9 @@ export function settingsFor(quick: boolean): BenchSettings {
       fewTenants: 3,
       db: { concurrency: 4, poolSize: 4, seconds: 0.5, rounds: 5, maxOperations: 500_000 },
       crm: { contacts: 100_000, manyTenants: 1_000, fewTenants: 10 },
+      tenantScale: { manyTenants: 2_000, getSamplesPerLayout: 2_000 },
+      mixed: { tenants: 100, seconds: 5, warmupSeconds: 1, maxRequests: 50_000 },
+      pglite: { tenants: 8, contactsPerTenant: 250, seconds: 1, rounds: 3, maxRequests: 20_000 },
       sql: { clients: 4, seconds: 1, rounds: 3 },
       http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 3 },
       webhooks: { events: 200, concurrency: 8, warmupEvents: 20, createSeconds: 30, waitSeconds: 30 },
@@ -71,6 +90,9 @@ export function settingsFor(quick: boolean): BenchSettings {
     fewTenants: 3,
     db: { concurrency: 4, poolSize: 4, seconds: 1, rounds: 25, maxOperations: 1_000_000 },
     crm: { contacts: 1_000_000, manyTenants: 1_000, fewTenants: 10 },
+    tenantScale: { manyTenants: 10_000, getSamplesPerLayout: 20_000 },
+    mixed: { tenants: 100, seconds: 60, warmupSeconds: 5, maxRequests: 300_000 },
+    pglite: { tenants: 8, contactsPerTenant: 1_000, seconds: 2, rounds: 9, maxRequests: 20_000 },
     sql: { clients: 4, seconds: 1, rounds: 21 },
     http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 19 },
     webhooks: { events: 1_000, concurrency: 8, warmupEvents: 20, createSeconds: 120, waitSeconds: 60 },

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import type { Database } from '../../src/db/client.ts';
 import { type TenantPrincipal, withTenant } from '../../src/db/tenant.ts';
 import { type Comparison, compare, type Variant } from '../compare.ts';
+import type { OwnerSql } from '../data.ts';
 import { closedLoop } from '../loop.ts';
 import { CONTACTS_PAGE_ROWS, type ContactsPageInput, contactsPage, contactsPageInput, principalFor } from '../queries.ts';
 import type { BenchSettings } from '../settings.ts';
@@ -39,7 +39,7 @@ export interface CrmData {
 
 // Twenty of each, so that in the full run every first name and every last name occurs about 50 times in each
 // of the 1,000-contact tenants: the searches below fill a page (20 + 1 rows) in either layout.
-const FIRST_NAMES = [
+export const FIRST_NAMES = [
   'Abigail',
   'Benjamin',
   'Charlotte',
@@ -61,7 +61,7 @@ const FIRST_NAMES = [
   'Tomas',
   'Yuki',
 ];
-const LAST_NAMES = [
+export const LAST_NAMES = [
   'Garcia',
   'Nguyen',
   'Smith',
@@ -98,9 +98,9 @@ const TITLES = [
 const DOMAINS = ['acme.test', 'globex.test', 'initech.test', 'umbrella.test', 'hooli.test'];
 
 /** Prefix searches (`prefix=`, name or email starting with): each matches one first name. */
-const PREFIXES = ['ab', 'da', 'el', 'ju', 'ma', 'so'];
+export const PREFIXES = ['ab', 'da', 'el', 'ju', 'ma', 'so'];
 /** Full-text searches (`q=`, every word as a prefix): last names, whole or begun. */
-const WORDS = ['garcia', 'nguy', 'smith', 'tanaka', 'ross', 'okafor'];
+export const WORDS = ['garcia', 'nguy', 'smith', 'tanaka', 'ross', 'okafor'];
 
 /** Our constants as an SQL array literal (letters, dots and spaces only, checked). */
 function arrayLiteral(values: string[]): string {
@@ -112,103 +112,127 @@ function arrayLiteral(values: string[]): string {
 const pick = (values: string[], hashed: string) =>
   `(${arrayLiteral(values)})[1 + mod(${hashed}::bigint + 2147483648, ${values.length})::int]`;
 
+/** One way of spreading the contacts over tenants: `tenants` tenants with slugs crm-<key>-NNNNN. */
+export interface CrmLayoutSpec {
+  /** One lowercase letter. */
+  key: string;
+  tenants: number;
+}
+
+export interface CrmLoad {
+  user: { userId: string; email: string };
+  /** By key. */
+  layouts: Map<string, CrmLayout>;
+  contacts: number;
+  seconds: number;
+}
+
 /**
- * Loads both layouts as the owner with generate_series: the tenants (slugs crm-a-NNNN and crm-b-NNNN, apart
- * from the audit data's bench-NNNN), one user admin of all of them, and `contacts` contacts per layout (with
- * the table's secondary indexes dropped during the insert and rebuilt after it, the same definitions).
- * Contact g (1..contacts) is the same in both layouts; only its tenant differs. Rows of a layout's tenants
- * are interleaved in the heap.
+ * Loads each layout as the owner with generate_series: the tenants (slugs crm-<key>-NNNNN, apart from the
+ * audit data's bench-NNNN), one user admin of all of them, and `contacts` contacts per layout (with the
+ * table's secondary indexes dropped during the insert and rebuilt after it, the same definitions). Contact g
+ * (1..contacts) is the same in every layout; only its tenant differs. Rows of a layout's tenants are
+ * interleaved in the heap. Plain SQL over one owner connection, so it loads server PostgreSQL and PGlite alike.
  */
-export async function loadCrmData(url: string, spec: BenchSettings['crm']): Promise<CrmData> {
-  for (const tenants of [spec.manyTenants, spec.fewTenants]) {
-    if (spec.contacts % tenants !== 0) throw new Error('crm contacts must be a multiple of both tenant counts');
+export async function loadCrmLayouts(owner: OwnerSql, contacts: number, specs: CrmLayoutSpec[]): Promise<CrmLoad> {
+  for (const spec of specs) {
+    if (!/^[a-z]$/.test(spec.key)) throw new Error(`crm layout key ${spec.key}: one lowercase letter`);
+    if (spec.tenants > 99_999) throw new Error('crm layouts have at most 99,999 tenants');
+    if (contacts % spec.tenants !== 0) throw new Error("crm contacts must be a multiple of every layout's tenant count");
   }
   const started = performance.now();
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await owner.query('begin');
+  let user: CrmLoad['user'];
   try {
-    const user = await sql.begin(async (tx) => {
-      await tx.unsafe('set local synchronous_commit = off');
-      await tx.unsafe("set local maintenance_work_mem = '256MB'");
-      const [created] = await tx.unsafe<Array<{ id: string; email: string }>>(
-        `insert into auth.users (id, name, email, email_verified)
-         values (gen_random_uuid(), 'CRM bench user', 'crm-user@bench.example', true)
-         returning id, email`,
-      );
-      const userId = must(created, 'crm bench user').id;
-      // Maintaining ten indexes (one GIN) row by row is most of the load time: drop the secondary indexes and
-      // rebuild them afterwards from their own definitions (pg_get_indexdef), as a bulk load would.
-      const indexes = await tx.unsafe<Array<{ name: string; definition: string }>>(
-        `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
-           from pg_index i
-          where i.indrelid = 'app.crm_contacts'::regclass
-            and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)`,
-      );
-      for (const index of indexes) await tx.unsafe(`drop index ${index.name}`);
-      for (const [layout, tenants] of [
-        ['a', spec.manyTenants],
-        ['b', spec.fewTenants],
-      ] as const) {
-        const perTenant = spec.contacts / tenants;
-        await tx.unsafe(
-          `insert into app.tenants (name, slug, plan, created_at, updated_at)
-           select 'CRM bench ${layout} ' || g, 'crm-${layout}-' || lpad(g::text, 4, '0'), 'business',
-                  now() - interval '400 days', now()
-             from generate_series(1, $1::int) g`,
-          [tenants],
-        );
-        await tx.unsafe(
-          `insert into app.memberships (tenant_id, user_id, role)
-           select id, $1::uuid, 'admin' from app.tenants where slug like 'crm-${layout}-%'`,
-          [userId],
-        );
-        await tx.unsafe(
-          `insert into app.crm_contacts (tenant_id, name, email, title, source, created_at, updated_at)
-           select tenant_id, first || ' ' || last,
-                  lower(first) || '.' || lower(last) || '.' || g || '@' || domain,
-                  title, 'bench', created, created
-             from (select t.id as tenant_id, g.g,
-                          ${pick(FIRST_NAMES, 'hashint4(g.g)')} as first,
-                          ${pick(LAST_NAMES, 'hashint4(-g.g)')} as last,
-                          (${arrayLiteral(TITLES)})[1 + mod(g.g, ${TITLES.length})] as title,
-                          (${arrayLiteral(DOMAINS)})[1 + mod(g.g / 7, ${DOMAINS.length})] as domain,
-                          now() - make_interval(secs => mod(hashint4(g.g * 3)::bigint + 2147483648, 365 * 86400)::double precision) as created
-                     from generate_series(1, $1::int) i
-                    cross join (select id, split_part(slug, '-', 3)::int as k from app.tenants where slug like 'crm-${layout}-%') t
-                    cross join lateral (select (t.k - 1) * $1::int + i as g) g
-                    order by i, t.k) c`,
-          [perTenant],
-        );
-      }
-      for (const index of indexes) await tx.unsafe(index.definition);
-      return { userId, email: must(created, 'crm bench user').email };
-    });
-    await sql.unsafe('vacuum (analyze) app.tenants, app.memberships, auth.users, app.crm_contacts');
-    const layouts = await sql.unsafe<Array<{ layout: string; tenants: number; contacts: number }>>(
-      `select split_part(t.slug, '-', 2) as layout, count(distinct t.id)::int as tenants, count(*)::int as contacts
-         from app.crm_contacts c join app.tenants t on t.id = c.tenant_id
-        where t.slug like 'crm-%' group by 1 order by 1`,
+    await owner.query('set local synchronous_commit = off');
+    await owner.query("set local maintenance_work_mem = '256MB'");
+    const [created] = await owner.query<{ id: string; email: string }>(
+      `insert into auth.users (id, name, email, email_verified)
+       values (gen_random_uuid(), 'CRM bench user', 'crm-user@bench.example', true)
+       returning id, email`,
     );
-    const expected = [
-      { layout: 'a', tenants: spec.manyTenants, contacts: spec.contacts },
-      { layout: 'b', tenants: spec.fewTenants, contacts: spec.contacts },
-    ];
-    if (JSON.stringify(layouts) !== JSON.stringify(expected)) {
-      throw new Error(`crm layouts loaded wrong: ${JSON.stringify(layouts)}`);
-    }
-    const idsOf = async (layout: string) =>
-      (await sql.unsafe<Array<{ id: string }>>(`select id from app.tenants where slug like 'crm-${layout}-%' order by slug`)).map(
-        (r) => r.id,
+    const userId = must(created, 'crm bench user').id;
+    // Maintaining ten indexes (one GIN) row by row is most of the load time: drop the secondary indexes and
+    // rebuild them afterwards from their own definitions (pg_get_indexdef), as a bulk load would.
+    const indexes = await owner.query<{ name: string; definition: string }>(
+      `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
+         from pg_index i
+        where i.indrelid = 'app.crm_contacts'::regclass
+          and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)`,
+    );
+    for (const index of indexes) await owner.query(`drop index ${index.name}`);
+    for (const { key, tenants } of specs) {
+      const perTenant = contacts / tenants;
+      await owner.query(
+        `insert into app.tenants (name, slug, plan, created_at, updated_at)
+         select 'CRM bench ${key} ' || g, 'crm-${key}-' || lpad(g::text, 5, '0'), 'business',
+                now() - interval '400 days', now()
+           from generate_series(1, $1::int) g`,
+        [tenants],
       );
-    return {
-      user,
-      many: { label: `${spec.manyTenants} tenants`, tenants: spec.manyTenants, tenantIds: await idsOf('a') },
-      few: { label: `${spec.fewTenants} tenants`, tenants: spec.fewTenants, tenantIds: await idsOf('b') },
-      contacts: spec.contacts,
-      seconds: (performance.now() - started) / 1000,
-    };
-  } finally {
-    await sql.end({ timeout: 5 });
+      await owner.query(
+        `insert into app.memberships (tenant_id, user_id, role)
+         select id, $1::uuid, 'admin' from app.tenants where slug like 'crm-${key}-%'`,
+        [userId],
+      );
+      await owner.query(
+        `insert into app.crm_contacts (tenant_id, name, email, title, source, created_at, updated_at)
+         select tenant_id, first || ' ' || last,
+                lower(first) || '.' || lower(last) || '.' || g || '@' || domain,
+                title, 'bench', created, created
+           from (select t.id as tenant_id, g.g,
+                        ${pick(FIRST_NAMES, 'hashint4(g.g)')} as first,
+                        ${pick(LAST_NAMES, 'hashint4(-g.g)')} as last,
+                        (${arrayLiteral(TITLES)})[1 + mod(g.g, ${TITLES.length})] as title,
+                        (${arrayLiteral(DOMAINS)})[1 + mod(g.g / 7, ${DOMAINS.length})] as domain,
+                        now() - make_interval(secs => mod(hashint4(g.g * 3)::bigint + 2147483648, 365 * 86400)::double precision) as created
+                   from generate_series(1, $1::int) i
+                  cross join (select id, split_part(slug, '-', 3)::int as k from app.tenants where slug like 'crm-${key}-%') t
+                  cross join lateral (select (t.k - 1) * $1::int + i as g) g
+                  order by i, t.k) c`,
+        [perTenant],
+      );
+    }
+    for (const index of indexes) await owner.query(index.definition);
+    await owner.query('commit');
+    user = { userId, email: must(created, 'crm bench user').email };
+  } catch (error) {
+    await owner.query('rollback').catch(() => {});
+    throw error;
   }
+  await owner.query('vacuum (analyze) app.tenants, app.memberships, auth.users, app.crm_contacts');
+  const loaded = await owner.query<{ layout: string; tenants: number; contacts: number }>(
+    `select split_part(t.slug, '-', 2) as layout, count(distinct t.id)::int as tenants, count(*)::int as contacts
+       from app.crm_contacts c join app.tenants t on t.id = c.tenant_id
+      where t.slug like 'crm-%' group by 1 order by 1`,
+  );
+  const expected = specs
+    .map((s) => ({ layout: s.key, tenants: s.tenants, contacts }))
+    .sort((x, y) => x.layout.localeCompare(y.layout));
+  if (JSON.stringify(loaded) !== JSON.stringify(expected)) throw new Error(`crm layouts loaded wrong: ${JSON.stringify(loaded)}`);
+  const layouts = new Map<string, CrmLayout>();
+  for (const { key, tenants } of specs) {
+    const rows = await owner.query<{ id: string }>(`select id from app.tenants where slug like 'crm-${key}-%' order by slug`);
+    layouts.set(key, { label: `${tenants.toLocaleString('en')} tenants`, tenants, tenantIds: rows.map((r) => r.id) });
+  }
+  return { user, layouts, contacts, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The crm_*_tenant_scale layouts: A (key a) over `manyTenants`, B (key b) over `fewTenants`. */
+export const CRM_LAYOUTS = (spec: BenchSettings['crm']): CrmLayoutSpec[] => [
+  { key: 'a', tenants: spec.manyTenants },
+  { key: 'b', tenants: spec.fewTenants },
+];
+
+/** The crm_*_tenant_scale view of a load that includes CRM_LAYOUTS. */
+export function crmDataOf(load: CrmLoad): CrmData {
+  return {
+    user: load.user,
+    many: must(load.layouts.get('a'), 'crm layout a'),
+    few: must(load.layouts.get('b'), 'crm layout b'),
+    contacts: load.contacts,
+    seconds: load.seconds,
+  };
 }
 
 interface Query {
