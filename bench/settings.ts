@@ -4,7 +4,9 @@ import type { DataSpec } from './data.ts';
  * Sizes, durations and concurrency of one run. Many short paired rounds rather
  * than a few long ones: the machine is shared, and a burst of someone else's
  * work then spoils one pair instead of a whole variant. Quick mode is for
- * iteration; its figures are not the published ones.
+ * iteration; its figures are not the published ones. It must finish within
+ * 3 minutes on the 2-core machine (run.step_seconds in latest.json shows where
+ * the time goes): its data are smaller and its rounds fewer and shorter.
  */
 export interface BenchSettings {
   mode: 'quick' | 'full';
@@ -72,13 +74,13 @@ export function settingsFor(quick: boolean): BenchSettings {
       data: { rows: 100_000, tenants: 1_000 },
       sampleRows: 2_000,
       fewTenants: 3,
-      db: { concurrency: 4, poolSize: 4, seconds: 0.5, rounds: 5, maxOperations: 500_000 },
-      crm: { contacts: 100_000, manyTenants: 1_000, fewTenants: 10 },
+      db: { concurrency: 4, poolSize: 4, seconds: 0.5, rounds: 3, maxOperations: 500_000 },
+      crm: { contacts: 50_000, manyTenants: 1_000, fewTenants: 10 },
       tenantScale: { manyTenants: 2_000, getSamplesPerLayout: 2_000 },
       mixed: { tenants: 100, seconds: 5, warmupSeconds: 1, maxRequests: 50_000 },
       pglite: { tenants: 8, contactsPerTenant: 250, seconds: 1, rounds: 3, maxRequests: 20_000 },
       sql: { clients: 4, seconds: 1, rounds: 3 },
-      http: { connections: 8, serverPoolSize: 10, seconds: 2, rounds: 3 },
+      http: { connections: 8, serverPoolSize: 10, seconds: 1, rounds: 3 },
       webhooks: { events: 200, concurrency: 8, warmupEvents: 20, createSeconds: 30, waitSeconds: 30 },
       realtime: { clients: 200, connectConcurrency: 16, events: 20, warmupEvents: 3, intervalMs: 100, waitSeconds: 15 },
     };

@@ -17,7 +17,7 @@ import type { EventScenarioContext } from './context.ts';
  * - startedAt) of the campaign as the API reports it.
  */
 export async function campaignDelivery(ctx: EventScenarioContext): Promise<Observation> {
-  const recipients = ctx.settings.mode === 'quick' ? 500 : 3000;
+  const recipients = ctx.settings.mode === 'quick' ? 200 : 3000;
   const waitMs = (ctx.settings.mode === 'quick' ? 120 : 600) * 1000;
   console.error(`\ncampaign_delivery: ${recipients} recipients per campaign, log channel then SMTP`);
 

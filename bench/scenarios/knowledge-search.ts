@@ -69,7 +69,7 @@ export interface KnowledgeSearchSettings {
 }
 
 export const knowledgeSearchSettings = (quick: boolean): KnowledgeSearchSettings =>
-  quick ? { chunks: 20_000, tenants: 20, queries: 60 } : { chunks: 100_000, tenants: 100, queries: 300 };
+  quick ? { chunks: 3_000, tenants: 3, queries: 30 } : { chunks: 100_000, tenants: 100, queries: 300 };
 
 export async function knowledgeSearch(settings: KnowledgeSearchSettings): Promise<Observation> {
   const { chunks, tenants, queries } = settings;

@@ -28,8 +28,8 @@ function article(i: number): { title: string; content: string } {
  */
 export async function widgetAnswer(ctx: EventScenarioContext): Promise<Observation> {
   const quick = ctx.settings.mode === 'quick';
-  const documents = quick ? 50 : 500;
-  const questions = quick ? 100 : 500;
+  const documents = quick ? 20 : 500;
+  const questions = quick ? 40 : 500;
   console.error(`\nwidget_answer: ${documents} articles, ${questions} questions through the widget, offline responder`);
 
   const base = ctx.baseUrl;
