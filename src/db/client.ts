@@ -139,8 +139,101 @@ function preparing<C extends postgres.Sql | postgres.ReservedSql>(client: C): C 
   });
 }
 
+/**
+ * Seconds before a pool connection tries again after failing to connect. postgres.js's default grows to
+ * 20 s, and a query waits for it: during an outage requests would hang up to 20 s for their 503, and after
+ * PostgreSQL returns the process would take as long to notice. The same curve, capped at 1 s.
+ */
+const reconnectBackoff = (retries: number): number => Math.min(3 ** retries / 100, 1) * (0.5 + Math.random() / 2);
+
+/** What a statement on a connection that closed under it fails with (UNAVAILABLE in the error catalogue). */
+const connectionClosed = () => Object.assign(new Error('the database connection closed'), { code: 'CONNECTION_CLOSED' });
+
+/** The part of postgres.js's connection object that `closeAware` relies on (what `onexecute` is given). */
+interface PoolConnection {
+  /** Set while the connection is reserved; postgres.js clears it when the connection closes. */
+  reserved: unknown;
+  /** Called by the pool when the connection closes (postgres.js's own transactions use it the same way). */
+  onclose: ((error: unknown) => void) | null;
+}
+
+type Rows = postgres.RowList<postgres.Row[]>;
+
+/**
+ * A reserved connection that fails, rather than crashes or hangs, when PostgreSQL closes it under a
+ * transaction. postgres.js 3.4.9 mishandles that case (porsager/postgres#1208): a statement written after the
+ * socket closed throws from a timer, uncatchably, and ends the process (the rollback after the failure is
+ * such a statement); a statement still queued on the reserved connection is never settled; and a released
+ * dead connection is handed out again. So no statement is sent once the connection closed, every statement
+ * settles when it closes, and a closed connection is not released: the pool has it among its closed
+ * connections already and reconnects it when needed. The first statement must pass `firstStatement` as its
+ * options, which gives this the connection object.
+ */
+function closeAware(conn: postgres.ReservedSql) {
+  let connection: PoolConnection | undefined;
+  let closedWith: Error | undefined;
+  let rejectClosed: (error: Error) => void = () => {};
+  const whenClosed = new Promise<never>((_, reject) => {
+    rejectClosed = reject;
+  });
+  whenClosed.catch(() => {});
+  const closed = () => closedWith !== undefined || connection?.reserved === null;
+
+  /** Stands in for postgres.js's pending query: lazy as it is (`values()` first), and settled by a close. */
+  interface Pending {
+    values(): Pending;
+    execute(): Pending;
+    then<A = Rows, B = never>(
+      done?: ((rows: Rows) => A | PromiseLike<A>) | null,
+      failed?: ((error: unknown) => B | PromiseLike<B>) | null,
+    ): Promise<A | B>;
+    catch<B = never>(failed: (error: unknown) => B | PromiseLike<B>): Promise<Rows | B>;
+  }
+  const pending = (query: postgres.PendingQuery<postgres.Row[]> | undefined): Pending => {
+    const settled = () => (query ? Promise.race([query, whenClosed]) : Promise.reject(closedWith ?? connectionClosed()));
+    const self: Pending = {
+      values() {
+        void query?.values();
+        return self;
+      },
+      execute() {
+        query?.execute();
+        return self;
+      },
+      // biome-ignore lint/suspicious/noThenProperty: a thenable standing in for postgres.js's pending query
+      then: (done, failed) => settled().then(done, failed),
+      catch: (failed) => settled().catch(failed),
+    };
+    return self;
+  };
+  const unsafe = (...args: Parameters<postgres.ReservedSql['unsafe']>): Pending =>
+    pending(closed() ? undefined : conn.unsafe(...args));
+
+  return {
+    unsafe,
+    /** The connection for Drizzle: its statements go through `unsafe` above. */
+    sql: new Proxy(conn, {
+      get: (target, property, receiver) => (property === 'unsafe' ? unsafe : Reflect.get(target, property, receiver)),
+    }),
+    firstStatement: {
+      onexecute(c: PoolConnection) {
+        connection = c;
+        c.onclose = () => {
+          closedWith ??= connectionClosed();
+          rejectClosed(closedWith);
+        };
+        return true;
+      },
+    } as postgres.UnsafeQueryOptions,
+    release() {
+      if (connection) connection.onclose = null;
+      if (!closed()) conn.release();
+    },
+  };
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
-  const common = { onnotice: () => {}, connection: { application_name: 'palisade' } } as const;
+  const common = { onnotice: () => {}, connection: { application_name: 'palisade' }, backoff: reconnectBackoff } as const;
   const ownerSql = postgres(url, { ...common, max: 4 });
   const appSql = postgres(options.appUrl ?? url, { ...common, max: options.poolSize ?? 10 });
   const owner = drizzlePostgres(preparing(ownerSql)) as unknown as Tx;
@@ -150,7 +243,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const onConnection = (conn: postgres.ReservedSql, statements: string[] | undefined) =>
     new PostgresJsDatabase(
       dialect,
-      new PostgresJsSession(preparing(conn), dialect, undefined, statements ? { logger: { logQuery: (q) => statements.push(q) } } : {}),
+      new PostgresJsSession(
+        preparing(conn),
+        dialect,
+        undefined,
+        statements ? { logger: { logQuery: (q) => statements.push(q) } } : {},
+      ),
       undefined,
     ) as unknown as Tx;
   let inUse = 0;
@@ -165,14 +263,18 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     async transaction(enter, fn) {
       const started = performance.now();
       waiting++;
-      const conn = await appSql.reserve();
-      waiting--;
+      let conn: ReturnType<typeof closeAware>;
+      try {
+        conn = closeAware(await appSql.reserve());
+      } finally {
+        waiting--;
+      }
       inUse++;
       try {
         // Not awaited: postgres.js pipelines these with fn's first query on the
         // reserved connection. If `enter` fails, PostgreSQL aborts the
         // transaction, so no statement of fn runs without a verified context.
-        const begin = conn.unsafe('begin').execute();
+        const begin = conn.unsafe('begin', [], conn.firstStatement).execute();
         let contextMs = 0;
         const entered = conn
           .unsafe(enter.text, enter.params as never[], { prepare: true })
@@ -185,7 +287,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         entered.catch(() => {});
         const statements = observer ? [] : undefined;
         try {
-          const result = await fn(onConnection(conn, statements));
+          const result = await fn(onConnection(conn.sql, statements));
           await begin;
           await entered;
           await conn.unsafe('commit');
