@@ -28,8 +28,32 @@ export async function startChild(env: Record<string, string>): Promise<ChildServ
   throw new Error('server did not become ready within 60 s');
 }
 
-/** SIGKILL: no shutdown hooks, nothing flushed. */
+/**
+ * The environment of a test server process on `database`: settings for a test on loopback (webhooks may go to
+ * 127.0.0.1, errors only in the log, no demo data), then `extra`.
+ */
+export function serverEnv(
+  database: { url: string; appUrl: string },
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    APP_DATABASE_URL: database.appUrl,
+    DATA_DIR: dataDir,
+    AUTH_SECRET: 'child-server-test-secret-that-is-at-least-32-characters',
+    LOG_LEVEL: 'error',
+    SEED_DEMO: 'false',
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    ...extra,
+  };
+}
+
+/** SIGKILL: no shutdown hooks, nothing flushed. Resolves at once for a process that has exited already. */
 export function kill(child: ChildServer): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.process.once('exit', () => resolve());
     child.process.kill('SIGKILL');
