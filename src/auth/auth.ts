@@ -63,6 +63,10 @@ export function createAuth(options: { config: Config; database: Database; mailer
     },
     rateLimit: { enabled: false },
     telemetry: { enabled: false },
+    // Errors that are not the library's own answers (a database that went away) are thrown to server.ts's
+    // handler, which maps them onto the catalogue (503 UNAVAILABLE) with the standard body. Otherwise the
+    // library answers 500 with an empty body and prints the failed query, parameters included, to stderr.
+    onAPIError: { throw: true },
     // The library would otherwise print coloured lines to the console, ignoring LOG_LEVEL and the redaction rules.
     logger: {
       disabled: logger.level === 'silent',
