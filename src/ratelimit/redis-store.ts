@@ -75,6 +75,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   let degraded = false;
   let probing = false;
   let lastProbeAt = 0;
+  let closed = false;
+  /**
+   * While degraded, Redis is also asked (PING) on a timer, so recovery does not wait for a request: readiness
+   * reports the store's state, and an instance a load balancer took out of service gets no requests at all.
+   */
+  let pinger: NodeJS.Timeout | undefined;
 
   function degrade(error: unknown): void {
     if (degraded) return;
@@ -84,11 +90,31 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
       { err: error instanceof Error ? error.message : String(error) },
       'rate limit store: Redis unreachable, counting per process until it answers again',
     );
+    if (!closed) {
+      pinger = setInterval(() => void ping(), PROBE_INTERVAL_MS);
+      pinger.unref();
+    }
   }
 
   function recover(): void {
     degraded = false;
+    clearInterval(pinger);
+    pinger = undefined;
     logger.info('rate limit store: Redis answers again, counting is shared again');
+  }
+
+  async function ping(): Promise<void> {
+    if (!degraded || probing || redis.status !== 'ready') return;
+    probing = true;
+    lastProbeAt = Date.now();
+    try {
+      await redis.ping();
+      if (degraded) recover();
+    } catch {
+      // Still unreachable; the next tick tries again.
+    } finally {
+      probing = false;
+    }
   }
 
   try {
@@ -124,6 +150,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     },
 
     async close(): Promise<void> {
+      closed = true;
+      clearInterval(pinger);
       await fallback.close();
       if (redis.status === 'ready') {
         await redis.quit().catch(() => redis.disconnect());
