@@ -131,6 +131,12 @@ export const configSchema = z.object({
   SLOW_QUERY_MS: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM, how long in-flight requests and deliveries may take before the process exits anyway. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
+  /** A request whose headers and body have not all arrived after this long is answered 408 and its connection closed. */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** A connection on which nothing is received or sent for this long, while a request is open, is closed. */
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** How long a kept-alive connection may wait for its next request; longer than the reverse proxy's own idle timeout. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
   /** An OpenAI-compatible chat-completions service (…/v1). Without it, agents answer with the offline responder. */
   LLM_BASE_URL: optionalString.pipe(z.url().optional()),
   LLM_API_KEY: optionalString,

@@ -36,7 +36,7 @@ import { memberPlan, queryRows, withSystemTenant, withWorker } from './db/tenant
 import { dispatchEventHandler } from './events/dispatch.ts';
 import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
-import { registerJsonParser } from './http/json-body.ts';
+import { jsonTooDeep, registerJsonParser, tooDeepJsonError } from './http/json-body.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { webHeaders } from './http/web-headers.ts';
 import { JobRunner } from './jobs/runner.ts';
@@ -233,8 +233,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    connectionTimeout: 30_000,
-    requestTimeout: 30_000,
+    // Slow clients (docs/operations.md): the whole request within HTTP_REQUEST_TIMEOUT_MS, no silence longer than
+    // HTTP_IDLE_TIMEOUT_MS while it is open, and kept-alive connections closed after HTTP_KEEP_ALIVE_TIMEOUT_MS.
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.HTTP_IDLE_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    // Node holds a request's body to requestTimeout only when headersTimeout is no longer (its default is 60 s:
+    // a client trickling a body would keep its connection for ever), and looks for expired requests only every
+    // connectionsCheckingInterval (30 s by default: up to twice the timeout).
+    http: {
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(25, Math.floor(config.HTTP_REQUEST_TIMEOUT_MS / 4))),
+    },
   });
   registerObservability(app, {
     metrics,
@@ -307,16 +318,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
   app.get('/api/v1/auth/providers', async () => ({ providers: configuredProviders(config) }));
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }: { req: FastifyRequest }) => contextOf(req),
-      responseMeta: ({ errors }: { errors: unknown[] }) => (errors[0] ? { status: appErrorOf(errors[0]).status } : {}),
-      onError: ({ error, req }: { error: Error; req: FastifyRequest }) => {
-        if (appErrorOf(error).status >= 500) req.log.error({ err: error.cause ?? error }, 'procedure failed');
+  // tRPC's plugin reads JSON bodies as text and parses them itself, past the depth check of http/json-body.ts:
+  // the same limit here, on the body and on a query's `input`.
+  await app.register(async (trpc) => {
+    trpc.addHook('preValidation', async (req) => {
+      const input = (req.query as { input?: unknown } | undefined)?.input;
+      if (jsonTooDeep(req.body) || jsonTooDeep(input)) throw tooDeepJsonError();
+    });
+    await trpc.register(fastifyTRPCPlugin, {
+      prefix: '/trpc',
+      trpcOptions: {
+        router: appRouter,
+        createContext: ({ req }: { req: FastifyRequest }) => contextOf(req),
+        responseMeta: ({ errors }: { errors: unknown[] }) => (errors[0] ? { status: appErrorOf(errors[0]).status } : {}),
+        onError: ({ error, req }: { error: Error; req: FastifyRequest }) => {
+          if (appErrorOf(error).status >= 500) req.log.error({ err: error.cause ?? error }, 'procedure failed');
+        },
       },
-    },
+    });
   });
   registerRest(app, contextOf);
   await registerCrmCsvRoutes(app, contextOf);

@@ -23,15 +23,18 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
+/** Whether `text` is JSON text nested deeper than MAX_JSON_DEPTH (anything that is not a string is not). */
+export const jsonTooDeep = (text: unknown): boolean => typeof text === 'string' && jsonDepth(text) > MAX_JSON_DEPTH;
+
+export const tooDeepJsonError = () => new AppError('BAD_REQUEST', `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`);
+
 /** Replaces Fastify's JSON parser with one that bounds nesting and maps parse failures to the error catalogue. */
 export function registerJsonParser(app: FastifyInstance, bodyLimit: number): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
-    if (jsonDepth(text) > MAX_JSON_DEPTH) {
-      return done(new AppError('BAD_REQUEST', `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
-    }
+    if (jsonTooDeep(text)) return done(tooDeepJsonError(), undefined);
     try {
       done(null, JSON.parse(text));
     } catch {
