@@ -37,6 +37,8 @@ export interface DatabaseOptions {
   /** Optional login for the request role; unset: the owner connection switches role per transaction. */
   appUrl?: string | undefined;
   poolSize?: number;
+  /** How long a transaction waits for a request connection before failing with UNAVAILABLE (10 s). */
+  reserveTimeoutMs?: number;
   /** PGlite data directory; `memory://` for a throwaway database. */
   dataDir?: string;
 }
@@ -232,6 +234,30 @@ function closeAware(conn: postgres.ReservedSql) {
   };
 }
 
+/**
+ * A reserved connection, or CONNECT_TIMEOUT (UNAVAILABLE) after `ms`. postgres.js 3.4.9 can lose a reserve()
+ * that is queued while PostgreSQL is unreachable: a reconnecting connection takes the request over and,
+ * once connected, never hands itself to it. Unbounded, such a transaction (the job runner's claim, say)
+ * would wait for ever after the outage. A connection handed over after the deadline goes straight back.
+ */
+async function reserveWithin(sql: postgres.Sql, ms: number): Promise<postgres.ReservedSql> {
+  const reserving = sql.reserve();
+  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late = true;
+      reject(Object.assign(new Error(`no database connection within ${ms} ms`), { code: 'CONNECT_TIMEOUT' }));
+    }, ms);
+  });
+  try {
+    return await Promise.race([reserving, deadline]);
+  } finally {
+    clearTimeout(timer);
+    if (late) reserving.then((conn) => conn.release()).catch(() => {});
+  }
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const common = { onnotice: () => {}, connection: { application_name: 'palisade' }, backoff: reconnectBackoff } as const;
   const ownerSql = postgres(url, { ...common, max: 4 });
@@ -265,7 +291,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       waiting++;
       let conn: ReturnType<typeof closeAware>;
       try {
-        conn = closeAware(await appSql.reserve());
+        conn = closeAware(await reserveWithin(appSql, options.reserveTimeoutMs ?? 10_000));
       } finally {
         waiting--;
       }
