@@ -36,6 +36,7 @@ import { memberPlan, queryRows, withSystemTenant, withWorker } from './db/tenant
 import { dispatchEventHandler } from './events/dispatch.ts';
 import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
+import { answerClientError } from './http/client-errors.ts';
 import { jsonTooDeep, registerJsonParser, tooDeepJsonError } from './http/json-body.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { webHeaders } from './http/web-headers.ts';
@@ -238,6 +239,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
     connectionTimeout: config.HTTP_IDLE_TIMEOUT_MS,
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    clientErrorHandler: answerClientError,
     // Node holds a request's body to requestTimeout only when headersTimeout is no longer (its default is 60 s:
     // a client trickling a body would keep its connection for ever), and looks for expired requests only every
     // connectionsCheckingInterval (30 s by default: up to twice the timeout).

@@ -299,6 +299,19 @@ function serverConnections(port: number): number {
       'trickled body': ['HTTP/1.1 408 Request Timeout'],
       'idle keep-alive': ['HTTP/1.1 200 OK'],
     });
+    // The 408 is the standard error body, with a request id, like every other answer.
+    const timedOut = results.flatMap(({ kind, result }) =>
+      kind.startsWith('trickled') && result !== 'still open' ? [result] : [],
+    );
+    expect(timedOut).toHaveLength(10);
+    for (const { received } of timedOut) {
+      const [head = '', body = ''] = received.split('\r\n\r\n');
+      expect(head).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
+      expect(JSON.parse(body)).toEqual({
+        error: { code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time.' },
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+    }
 
     // Freed on the server side too, and it still serves.
     const deadline = Date.now() + 5_000;
