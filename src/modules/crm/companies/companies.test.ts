@@ -24,7 +24,10 @@ describeEachBackend('crm companies bulk changes', (backend) => {
     const id = await company(acme, { name: 'Normalised', domain: 'https://www.Normalised-Example.com/about' });
     for (const domain of ['normalised-example.com', 'WWW.normalised-example.com', 'https://normalised-example.com/']) {
       const found = await acme.member.get(`/api/v1/crm/companies?domain=${encodeURIComponent(domain)}`);
-      expect(found.body.items.map((c: { id: string }) => c.id), domain).toEqual([id]);
+      expect(
+        found.body.items.map((c: { id: string }) => c.id),
+        domain,
+      ).toEqual([id]);
     }
     expect((await globex.member.get('/api/v1/crm/companies?domain=normalised-example.com')).body.items).toEqual([]);
   });
