@@ -164,7 +164,7 @@ describeEachBackend('ai costs and budgets', (backend) => {
     expect((await usage(a.id)).spent).toBeCloseTo(2.0055, 10);
 
     // Deleting the conversation keeps its cost events, without the session.
-    await t.ownerQuery('delete from app.ai_conversations where tenant_id = $1 and id = $2', [a.id, sessionId]);
+    expect((await a.member.delete(`/api/v1/ai/conversations/${sessionId}`)).status).toBe(200);
     const kept = await t.ownerQuery<{ n: number }>(
       'select count(*)::int as n from app.ai_cost_events where tenant_id = $1 and session_id is null',
       [a.id],
