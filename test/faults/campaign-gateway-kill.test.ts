@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startCampaignOfContacts } from '../support/campaigns.ts';
 import { type ChildServer, kill, serverEnv, startChild } from '../support/child-server.ts';
-import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts';
 import { TestReceiver } from '../support/receiver.ts';
+import { waitFor } from '../support/wait.ts';
 
 const RECIPIENTS = 40;
 /** Answered at once before the kill; every later request is held open until the process dies. */
@@ -51,16 +52,6 @@ const ANSWERED_BEFORE_KILL = 5;
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const value = await read();
-      if (done(value)) return value;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  }
-
   it('sends every message at least once, repeats only sends that were in flight, with the same id and body', async () => {
     let holding = true;
     gateway.respond = (_request, index) =>
@@ -69,42 +60,17 @@ const ANSWERED_BEFORE_KILL = 5;
     const first = await startChild(env);
     let second: ChildServer | undefined;
     try {
-      const client = new ApiClient(first.url);
-      expect(
-        (await client.post('/api/auth/sign-up/email', { email: uniqueEmail('gk'), password: PASSWORD, name: 'G' })).status,
-      ).toBe(200);
-      const tenant = await client.post('/api/v1/tenants', { name: 'Gateway Kill', slug: uniqueSlug('gk') });
-      expect(tenant.status).toBe(201);
-      const tenantId = tenant.body.id as string;
-      expect((await client.patch('/api/v1/tenants/current', { settings: { campaignMessagesPerSecond: 100000 } })).status).toBe(
-        200,
-      );
-      const configured = await client.request('PUT', '/api/v1/campaigns/gateway', { url: `${gateway.url}/gateway` });
-      expect(configured.status).toBe(200);
-      const secret = configured.body.secret as string;
-      const group = await client.post('/api/v1/campaigns/groups', { name: 'Everyone' });
-      expect(group.status).toBe(201);
-      // The arrangement, as in crash.test.ts: contacts and memberships in two owner statements.
-      await owner`insert into app.crm_contacts (tenant_id, name, email)
-                  select ${tenantId}, 'Contact ' || i, 'contact' || i || '@gateway-kill.example' from generate_series(1, ${RECIPIENTS}) i`;
-      await owner`insert into app.campaign_group_members (tenant_id, group_id, contact_id)
-                  select tenant_id, ${group.body.id}, id from app.crm_contacts where tenant_id = ${tenantId}`;
-      const template = await client.post('/api/v1/campaigns/templates', {
-        name: 'Hook',
+      let secret = '';
+      const { campaignId } = await startCampaignOfContacts(first.url, owner, {
+        label: 'gateway-kill',
+        recipients: RECIPIENTS,
         channel: 'webhook',
-        body: 'Hello {{firstName}}',
+        prepare: async (client) => {
+          const configured = await client.request('PUT', '/api/v1/campaigns/gateway', { url: `${gateway.url}/gateway` });
+          expect(configured.status).toBe(200);
+          secret = configured.body.secret as string;
+        },
       });
-      expect(template.status).toBe(201);
-      const campaign = await client.post('/api/v1/campaigns', {
-        name: 'Gateway',
-        templateId: template.body.id,
-        groupIds: [group.body.id],
-      });
-      expect(campaign.status).toBe(201);
-      const campaignId = campaign.body.id as string;
-      const started = await client.post(`/api/v1/campaigns/${campaignId}/start`, {});
-      expect(started.status).toBe(200);
-      expect(started.body.counts.total).toBe(RECIPIENTS);
 
       // Kill while the gateway holds some sends open: the process never learns whether they arrived.
       await gateway.waitFor(ANSWERED_BEFORE_KILL + 3, 30_000);
@@ -121,7 +87,7 @@ const ANSWERED_BEFORE_KILL = 5;
 
       second = await startChild(env);
       const secondReadyAt = Date.now();
-      await until(
+      await waitFor(
         'the campaign to complete on the second process',
         async () => (await owner<{ status: string }[]>`select status from app.campaigns where id = ${campaignId}`)[0]?.status,
         (status) => status === 'completed',

@@ -7,6 +7,7 @@ import { type ChildServer, kill, serverEnv, startChild } from '../support/child-
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../support/client.ts';
 import { PrivatePostgres, privateServiceSuites } from '../support/private-services.ts';
 import { TestReceiver } from '../support/receiver.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * PostgreSQL stopped and started again under load. The test runs a private
@@ -39,15 +40,6 @@ interface Outcome {
   status: number | 'hung';
   /** What was wrong with the answer, if anything: foreign rows, a malformed error body. */
   problem?: string;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 (available ? describe : describe.skip)('PostgreSQL restarted under load (private server)', () => {
@@ -199,7 +191,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
       // A fast shutdown (pg_ctl stop -m fast: clients are disconnected), then a crash (-m immediate: recovery at start).
       for (const mode of ['fast', 'immediate'] as const) {
         phase = 'before';
-        await until('requests before the stop', async () => count({ cycle, phase: 'before', status: 200 }) >= 30, 15_000);
+        await waitUntil('requests before the stop', async () => count({ cycle, phase: 'before', status: 200 }) >= 30, 15_000);
         await pg.stop(mode);
         phase = 'down';
         expect(await readiness()).toBe(503);
@@ -226,13 +218,13 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
         await pg.start();
         phase = 'recovering';
-        recoveries[mode] = await until(
+        recoveries[mode] = await waitUntil(
           'readiness and a served request after PostgreSQL came back',
           async () => (await readiness()) === 200 && (await oneRequest(0)).status === 200,
           15_000,
         );
         phase = 'after';
-        await until('requests after recovery', async () => count({ cycle, phase: 'after' }) >= 60, 15_000);
+        await waitUntil('requests after recovery', async () => count({ cycle, phase: 'after' }) >= 60, 15_000);
         cycle++;
       }
     } finally {
@@ -254,7 +246,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
     const before = receiver.received.length;
     const owner = callers[0]?.client as ApiClient;
     expect((await owner.patch('/api/v1/tenants/current', { settings: { after: 'restart' } })).status).toBe(200);
-    await until(
+    await waitUntil(
       'the webhook of an event committed after the restarts',
       async () => receiver.received.slice(before).some((r) => r.path === '/t0/updates' && r.body.includes('"tenant.updated"')),
       15_000,

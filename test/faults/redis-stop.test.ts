@@ -8,6 +8,7 @@ import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts'
 import { PrivateRedis, privateServiceSuites } from '../support/private-services.ts';
 import { RealtimeClient } from '../support/realtime-client.ts';
 import { TestReceiver } from '../support/receiver.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * Redis stopped and started again under two real server processes (one runs
@@ -21,14 +22,7 @@ import { TestReceiver } from '../support/receiver.ts';
  */
 const available = privateServiceSuites('the Redis stop tests', ['redis']);
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => waitUntil(what, check, timeoutMs, 100);
 
 const readiness = async (server: ChildServer) => (await fetch(`${server.url}/health/ready`)).status;
 const redisCheck = async (server: ChildServer) =>

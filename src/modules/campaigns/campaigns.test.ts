@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ApiClient, apiKeyClient, createTenant, type TenantFixture, uniqueEmail } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { waitFor } from '../../../test/support/wait.ts';
 import { render, unknownVariables, variablesOf } from './render.ts';
 
 it('finds unknown template variables and renders known ones', () => {
@@ -10,14 +11,7 @@ it('finds unknown template variables and renders known ones', () => {
   expect(render('Hi {{firstName}} of {{ company }}: {{unsubscribeUrl}}', vars)).toBe('Hi Ada of ACME: U');
 });
 
-async function poll<T>(fn: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await fn();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const poll = <T>(read: () => Promise<T>, done: (value: T) => boolean, what: string) => waitFor(what, read, done);
 
 describeEachBackend('campaigns', (backend) => {
   let t: TestServer;

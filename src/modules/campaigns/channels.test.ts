@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ApiClient, createTenant, type TenantFixture, uniqueEmail } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
 import { TestReceiver } from '../../../test/support/receiver.ts';
+import { waitFor } from '../../../test/support/wait.ts';
 import { deriveKey } from '../../crypto/secret-box.ts';
 import { createLogger } from '../../logger.ts';
 import { verifyStandardWebhook } from './gateway.ts';
@@ -97,14 +98,7 @@ it('sends campaign mail with a stable Message-ID and RFC 8058 one-click unsubscr
   }
 });
 
-async function poll<T>(fn: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await fn();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const poll = <T>(read: () => Promise<T>, done: (value: T) => boolean, what: string) => waitFor(what, read, done);
 
 describeEachBackend('campaign channels', (backend) => {
   let t: TestServer;

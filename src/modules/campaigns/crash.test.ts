@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startCampaignOfContacts } from '../../../test/support/campaigns.ts';
 import { kill, startChild } from '../../../test/support/child-server.ts';
-import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../../../test/support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../../test/support/postgres.ts';
+import { waitFor } from '../../../test/support/wait.ts';
 
 const RECIPIENTS = 10_000;
 
@@ -49,16 +50,6 @@ const RECIPIENTS = 10_000;
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function waitFor<T>(what: string, fn: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const value = await fn();
-      if (done(value)) return value;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
-
   const sentCount = async (campaignId: string) =>
     (
       await owner<
@@ -70,40 +61,11 @@ const RECIPIENTS = 10_000;
     const first = await startChild(env);
     let second: Awaited<ReturnType<typeof startChild>> | undefined;
     try {
-      const client = new ApiClient(first.url);
-      expect(
-        (await client.post('/api/auth/sign-up/email', { email: uniqueEmail('crash'), password: PASSWORD, name: 'Crash' })).status,
-      ).toBe(200);
-      const tenant = await client.post('/api/v1/tenants', { name: 'Crash Campaigns', slug: uniqueSlug('cc') });
-      expect(tenant.status).toBe(201);
-      const tenantId = tenant.body.id as string;
-      // No throughput cap in this test: the point is the crash, not the pacing.
-      expect((await client.patch('/api/v1/tenants/current', { settings: { campaignMessagesPerSecond: 100000 } })).status).toBe(
-        200,
-      );
-      const group = await client.post('/api/v1/campaigns/groups', { name: 'Everyone' });
-      expect(group.status).toBe(201);
-      // The arrangement: 10,000 contacts and memberships in two owner statements.
-      await owner`insert into app.crm_contacts (tenant_id, name, email)
-                  select ${tenantId}, 'Contact ' || i, 'contact' || i || '@crash.example' from generate_series(1, ${RECIPIENTS}) i`;
-      await owner`insert into app.campaign_group_members (tenant_id, group_id, contact_id)
-                  select tenant_id, ${group.body.id}, id from app.crm_contacts where tenant_id = ${tenantId}`;
-      const template = await client.post('/api/v1/campaigns/templates', {
-        name: 'Log',
+      const { tenantId, campaignId } = await startCampaignOfContacts(first.url, owner, {
+        label: 'crash',
+        recipients: RECIPIENTS,
         channel: 'log',
-        body: 'Hello {{firstName}}',
       });
-      expect(template.status).toBe(201);
-      const campaign = await client.post('/api/v1/campaigns', {
-        name: 'Ten thousand',
-        templateId: template.body.id,
-        groupIds: [group.body.id],
-      });
-      expect(campaign.status).toBe(201);
-      const campaignId = campaign.body.id as string;
-      const started = await client.post(`/api/v1/campaigns/${campaignId}/start`, {});
-      expect(started.status).toBe(200);
-      expect(started.body.counts.total).toBe(RECIPIENTS);
 
       // Kill the worker while the delivery is well under way.
       const before = await waitFor(
