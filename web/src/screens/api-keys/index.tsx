@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { keys, queryClient, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { useTenantId } from '../../session.tsx';
-import { Badge, Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
+import { Badge, ConfirmButton, Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
 
 type CreateInput = Parameters<typeof trpc.apiKeys.create.mutate>[0];
 type Scope = NonNullable<CreateInput['scopes']>[number];
@@ -124,15 +124,12 @@ export function ApiKeys() {
                       {k.revokedAt ? (
                         <Badge tone="bad">{t('revoked')}</Badge>
                       ) : (
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => {
-                            if (confirm(t('Revoke the key {name}?', { name: k.name }))) revoke.mutate(k.id);
-                          }}
+                        <ConfirmButton
+                          question={t('Revoke the key {name}?', { name: k.name })}
+                          onConfirm={() => revoke.mutate(k.id)}
                         >
                           {t('Revoke')}
-                        </button>
+                        </ConfirmButton>
                       )}
                     </td>
                   </tr>

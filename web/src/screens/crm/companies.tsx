@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { keys, queryClient, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { useTenantId } from '../../session.tsx';
-import { Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
+import { ConfirmButton, Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
 import { CrmTabs } from './nav.tsx';
 
 export function Companies() {
@@ -91,15 +91,9 @@ export function Companies() {
                     <td>{c.domain ?? '—'}</td>
                     <td>{c.industry ?? '—'}</td>
                     <td className="actions">
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => {
-                          if (confirm(t('Delete {name}?', { name: c.name }))) remove.mutate(c.id);
-                        }}
-                      >
+                      <ConfirmButton question={t('Delete {name}?', { name: c.name })} onConfirm={() => remove.mutate(c.id)}>
                         {t('Delete')}
-                      </button>
+                      </ConfirmButton>
                     </td>
                   </tr>
                 ))}

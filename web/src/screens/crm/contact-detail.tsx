@@ -4,7 +4,7 @@ import { keys, queryClient, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { navigate } from '../../router.tsx';
 import { useTenantId } from '../../session.tsx';
-import { ErrorState, Field, Loading, Notice, PageTitle, Section } from '../../ui/index.tsx';
+import { ConfirmButton, ErrorState, Field, Loading, Notice, PageTitle, Section } from '../../ui/index.tsx';
 import { CrmTabs } from './nav.tsx';
 import { Timeline } from './timeline.tsx';
 
@@ -70,15 +70,9 @@ export function ContactDetail({ id }: { id: string }) {
               <button type="submit" disabled={save.isPending}>
                 {t('Save')}
               </button>
-              <button
-                type="button"
-                className="danger"
-                onClick={() => {
-                  if (confirm(t('Delete this contact?'))) remove.mutate();
-                }}
-              >
+              <ConfirmButton question={t('Delete this contact?')} onConfirm={() => remove.mutate()}>
                 {t('Delete')}
-              </button>
+              </ConfirmButton>
             </div>
             <Notice error={save.error ?? remove.error} success={save.isSuccess ? t('Saved.') : null} />
           </form>

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { keys, queryClient, trpc } from '../../api.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { type Role, useSession, useTenantId } from '../../session.tsx';
-import { Badge, Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
+import { Badge, ConfirmButton, Field, Notice, PagedList, PageTitle, Section, usePaged } from '../../ui/index.tsx';
 
 const ROLES: Role[] = ['owner', 'admin', 'member'];
 
@@ -157,15 +157,12 @@ export function Members() {
                     {session.isAdmin && (
                       <td className="actions">
                         {m.userId !== session.me.user.id && (
-                          <button
-                            type="button"
-                            className="danger"
-                            onClick={() => {
-                              if (confirm(t('Remove {name} from this tenant?', { name: m.name }))) remove.mutate(m.userId);
-                            }}
+                          <ConfirmButton
+                            question={t('Remove {name} from this tenant?', { name: m.name })}
+                            onConfirm={() => remove.mutate(m.userId)}
                           >
                             {t('Remove')}
-                          </button>
+                          </ConfirmButton>
                         )}
                       </td>
                     )}

@@ -4,7 +4,7 @@ import { keys, queryClient, type RouterInputs, tenantStore, trpc } from '../../a
 import { useI18n } from '../../i18n/index.tsx';
 import { Link, navigate } from '../../router.tsx';
 import { useSession, useTenantId } from '../../session.tsx';
-import { ErrorState, Field, Loading, Notice, PageTitle, Section } from '../../ui/index.tsx';
+import { ConfirmButton, ErrorState, Field, Loading, Notice, PageTitle, Section } from '../../ui/index.tsx';
 
 type Plan = NonNullable<RouterInputs['tenants']['update']['plan']>;
 const PLANS = ['starter', 'growth', 'business', 'enterprise'] as const satisfies readonly Plan[];
@@ -121,15 +121,13 @@ export function Settings() {
         {session.role === 'owner' && <PlanForm current={tenant.data.plan} />}
       </Section>
       <Section title={t('Leave')}>
-        <button
-          type="button"
+        <ConfirmButton
           className="secondary"
-          onClick={() => {
-            if (confirm(t('Leave {name}?', { name: tenant.data.name }))) leave.mutate();
-          }}
+          question={t('Leave {name}?', { name: tenant.data.name })}
+          onConfirm={() => leave.mutate()}
         >
           {t('Leave this tenant')}
-        </button>
+        </ConfirmButton>
         <Notice error={leave.error} />
       </Section>
       {session.role === 'owner' && (
