@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Comparison } from './compare.ts';
 import type { Machine } from './machine.ts';
@@ -122,4 +122,54 @@ export function printTable(comparisons: Comparison[], observations: Observation[
     for (const line of o.summary) lines.push(`  ${line}`);
   }
   console.log(lines.join('\n'));
+}
+
+const START = '<!-- bench:figures -->';
+const END = '<!-- /bench:figures -->';
+
+/** The run's figures as Markdown: ratios against their targets, the variants' absolute figures, the observations. */
+export function figuresMarkdown(comparisons: Comparison[], observations: Observation[], header: string): string {
+  const cell = (value: number, digits = 3) => value.toFixed(digits);
+  const target = (name: string, value: number) => {
+    const { wanted, verdict } = verdictOf(name, value);
+    return wanted === '-'
+      ? 'informational'
+      : `${wanted.replace('>=', '>= ').replace('<=', '<= ')}: ${verdict === 'ok' ? 'met' : '**missed**'}`;
+  };
+  const lines = [header, '', '| Ratio | Value | Target | Rounds (min-max) |', '|---|---|---|---|'];
+  for (const c of comparisons) {
+    lines.push(
+      `| \`${c.name}\` | ${cell(c.ratio)} | ${target(c.name, c.ratio)} | ${cell(Math.min(...c.ratios), 2)}-${cell(Math.max(...c.ratios), 2)} |`,
+    );
+  }
+  for (const o of observations) {
+    for (const [name, value] of Object.entries(o.ratios))
+      lines.push(`| \`${name}\` | ${cell(value)} | ${target(name, value)} | |`);
+  }
+  lines.push(
+    '',
+    'Absolute figures (medians over the rounds):',
+    '',
+    '| Variant | Per second | p50 ms | p95 ms |',
+    '|---|---|---|---|',
+  );
+  for (const c of comparisons) {
+    for (const v of [c.a, c.b])
+      lines.push(`| ${v.label} | ${Math.round(v.rate).toLocaleString('en')} | ${cell(v.p50Ms, 2)} | ${cell(v.p95Ms, 2)} |`);
+  }
+  lines.push('', 'Observed scenarios:', '');
+  for (const o of observations) lines.push(`- \`${o.name}\`: ${o.summary.map((s) => s.trim()).join('; ')}`);
+  return lines.join('\n');
+}
+
+/**
+ * Rewrites the generated part of docs/benchmarks.md (between its two markers) with this run's figures; the
+ * method and the reading of the figures around it are written by hand.
+ */
+export function writeFiguresSection(docPath: string, markdown: string): void {
+  const doc = readFileSync(docPath, 'utf8');
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${docPath} lacks the ${START} ... ${END} markers`);
+  writeFileSync(docPath, `${doc.slice(0, start + START.length)}\n${markdown}\n${doc.slice(end)}`);
 }

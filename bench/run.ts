@@ -21,7 +21,7 @@ import { type ServerProcess, signUp, startServerProcess } from './http.ts';
 import { settled } from './loop.ts';
 import { describeMachine } from './machine.ts';
 import { PGBENCH } from './pgbench.ts';
-import { buildResults, type Observation, printTable, writeResults } from './report.ts';
+import { buildResults, figuresMarkdown, type Observation, printTable, writeFiguresSection, writeResults } from './report.ts';
 import { campaignDelivery } from './scenarios/campaign-delivery.ts';
 import { type DbScenarioContext, type EventScenarioContext, type HttpScenarioContext, must } from './scenarios/context.ts';
 import { contextCost } from './scenarios/context-cost.ts';
@@ -52,6 +52,7 @@ import { settingsFor } from './settings.ts';
  * everything it created, also when interrupted or failing.
  */
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const DOC = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 
 const settings = settingsFor(process.argv.includes('--quick'));
 /** `--only <scenario>`: that scenario alone, on a fresh database, printed and not written to latest.json. */
@@ -395,13 +396,18 @@ async function main(): Promise<void> {
     http_connections: settings.http.connections,
   });
   writeResults(RESULTS, results);
-  printTable(
-    comparisons,
-    observations,
+  const header =
     `${settings.mode} run, ${rowCount.toLocaleString('en')} rows / ${tenants} tenants, ${machine.cores} x ${machine.cpu_model}, ` +
-      `PostgreSQL ${machine.postgres}, Node ${machine.node}, ${durationS} s`,
-  );
-  console.log(`\nwritten to ${RESULTS}`);
+    `PostgreSQL ${machine.postgres}, Node ${machine.node}, ${durationS} s`;
+  printTable(comparisons, observations, header);
+  // Quick runs are for iteration: only a full run's figures are published in the documentation.
+  if (settings.mode === 'full') {
+    writeFiguresSection(
+      DOC,
+      figuresMarkdown(comparisons, observations, `${startedAt.toISOString().slice(0, 16)} UTC, ${header}.`),
+    );
+  }
+  console.log(`\nwritten to ${RESULTS}${settings.mode === 'full' ? ` and ${DOC}` : ''}`);
 }
 
 try {
