@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { type SignedTokenFormat, signToken, verifyToken } from '../../crypto/signed-token.ts';
 import { CHANNELS, type Channel } from './schema.ts';
 
 /**
@@ -20,50 +20,28 @@ export interface UnsubscribeClaims {
   recipientId: string;
 }
 
-const PREFIX = 'u1.';
-/** Domain separation, on top of the derived key. */
-const CONTEXT = 'palisade.campaign-unsubscribe.v1.';
-const MAX_TOKEN_LENGTH = 1024;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-const payloadSchema = z.object({
-  t: z.guid(),
-  k: z.guid(),
-  ch: z.enum(CHANNELS),
-  c: z.guid(),
-  r: z.guid(),
-});
-
-function mac(key: Buffer, payload: string): Buffer {
-  return createHmac('sha256', key).update(CONTEXT).update(payload).digest();
-}
+const UNSUBSCRIBE_TOKEN: SignedTokenFormat<{ t: string; k: string; ch: Channel; c: string; r: string }> = {
+  prefix: 'u1.',
+  // Domain separation, on top of the derived key.
+  context: 'palisade.campaign-unsubscribe.v1.',
+  maxLength: 1024,
+  payload: z.object({ t: z.guid(), k: z.guid(), ch: z.enum(CHANNELS), c: z.guid(), r: z.guid() }),
+};
 
 export function signUnsubscribeToken(key: Buffer, claims: UnsubscribeClaims): string {
-  const body = { t: claims.tenantId, k: claims.contactId, ch: claims.channel, c: claims.campaignId, r: claims.recipientId };
-  const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
-  return `${PREFIX}${payload}.${mac(key, payload).toString('base64url')}`;
+  return signToken(key, UNSUBSCRIBE_TOKEN, {
+    t: claims.tenantId,
+    k: claims.contactId,
+    ch: claims.channel,
+    c: claims.campaignId,
+    r: claims.recipientId,
+  });
 }
 
 /** The token's claims, or null when it is malformed, tampered with or signed with another key. */
 export function verifyUnsubscribeToken(key: Buffer, token: string): UnsubscribeClaims | null {
-  if (token.length > MAX_TOKEN_LENGTH || !token.startsWith(PREFIX)) return null;
-  const parts = token.slice(PREFIX.length).split('.');
-  const [payload, signature] = parts;
-  if (parts.length !== 2 || !payload || !signature || !BASE64URL.test(payload) || !BASE64URL.test(signature)) return null;
-  // Compared as text: base64url decoding ignores trailing bits, so only the canonical form is accepted.
-  const expected = Buffer.from(mac(key, payload).toString('base64url'));
-  const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  const parsed = payloadSchema.safeParse(json);
-  if (!parsed.success) return null;
-  const p = parsed.data;
-  return { tenantId: p.t, contactId: p.k, channel: p.ch, campaignId: p.c, recipientId: p.r };
+  const p = verifyToken(key, UNSUBSCRIBE_TOKEN, token);
+  return p && { tenantId: p.t, contactId: p.k, channel: p.ch, campaignId: p.c, recipientId: p.r };
 }
 
 /** The public unsubscribe page for a token (GET shows a confirmation, POST records the opt-out). */
