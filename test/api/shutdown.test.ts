@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ChildServer, startChild } from '../support/child-server.ts';
+import { type ChildServer, serverEnv, startChild } from '../support/child-server.ts';
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts';
 import { RealtimeClient } from '../support/realtime-client.ts';
@@ -25,19 +25,7 @@ import { TestReceiver } from '../support/receiver.ts';
     dataDir = mkdtempSync(join(tmpdir(), 'palisade-term-'));
     receiver = new TestReceiver();
     await receiver.start();
-    child = await startChild({
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      APP_DATABASE_URL: database.appUrl,
-      DATA_DIR: dataDir,
-      AUTH_SECRET: 'shutdown-test-secret-that-is-at-least-32-characters',
-      LOG_LEVEL: 'error',
-      SEED_DEMO: 'false',
-      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-      WEBHOOK_TIMEOUT_MS: '5000',
-      JOBS_POLL_MS: '100',
-    });
+    child = await startChild(serverEnv(database, dataDir, { WEBHOOK_TIMEOUT_MS: '5000', JOBS_POLL_MS: '100' }));
   });
   afterAll(async () => {
     if (child.process.exitCode === null) child.process.kill('SIGKILL');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ChildServer, kill, startChild } from '../support/child-server.ts';
+import { type ChildServer, kill, serverEnv, startChild } from '../support/child-server.ts';
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts';
 import { RealtimeClient } from '../support/realtime-client.ts';
@@ -37,22 +37,13 @@ const redisUp = await serverRedisSuites('the two-process tests');
     dataDir = mkdtempSync(join(tmpdir(), 'palisade-two-'));
     receiver = new TestReceiver();
     await receiver.start();
-    const env = {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      APP_DATABASE_URL: database.appUrl,
+    const env = serverEnv(database, dataDir, {
       REDIS_URL,
       REDIS_KEY_PREFIX: `palisade-two-${Date.now()}:`,
-      DATA_DIR: dataDir,
-      AUTH_SECRET: 'two-process-secret-that-is-at-least-32-characters',
-      LOG_LEVEL: 'error',
-      SEED_DEMO: 'false',
-      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       JOBS_POLL_MS: '100',
       // starter: 30 requests a minute per key, so the shared count is quick to exhaust.
       RATE_LIMIT_MULTIPLIER: '0.05',
-    };
+    });
     // Sequentially: the first start migrates, the second finds the schema current.
     a = await startChild(env);
     b = await startChild(env);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCampaignOfContacts } from '../../../test/support/campaigns.ts';
-import { kill, startChild } from '../../../test/support/child-server.ts';
+import { kill, serverEnv, startChild } from '../../../test/support/child-server.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../../test/support/postgres.ts';
 import { waitFor } from '../../../test/support/wait.ts';
 
@@ -29,20 +29,12 @@ const RECIPIENTS = 10_000;
     database = await createFreshDatabase();
     owner = postgres(database.url, { max: 2, onnotice: () => {} });
     dataDir = mkdtempSync(join(tmpdir(), 'palisade-campaign-crash-'));
-    env = {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      APP_DATABASE_URL: database.appUrl,
-      DATA_DIR: dataDir,
-      AUTH_SECRET: 'campaign-crash-secret-that-is-at-least-32-chars',
-      LOG_LEVEL: 'error',
-      SEED_DEMO: 'false',
+    env = serverEnv(database, dataDir, {
       JOBS_LEASE_MS: '2000',
       WEBHOOK_TIMEOUT_MS: '1000',
       JOBS_POLL_MS: '50',
       RATE_LIMIT_MULTIPLIER: '1000',
-    };
+    });
   });
   afterAll(async () => {
     await owner?.end();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ChildServer as Child, kill, startChild } from '../../../test/support/child-server.ts';
+import { type ChildServer as Child, kill, serverEnv, startChild } from '../../../test/support/child-server.ts';
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../../../test/support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../../test/support/postgres.ts';
 import { TestReceiver } from '../../../test/support/receiver.ts';
@@ -26,21 +26,12 @@ import { TestReceiver } from '../../../test/support/receiver.ts';
     dataDir = mkdtempSync(join(tmpdir(), 'palisade-crash-'));
     receiver = new TestReceiver();
     await receiver.start();
-    env = {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      APP_DATABASE_URL: database.appUrl,
-      DATA_DIR: dataDir,
-      AUTH_SECRET: 'crash-test-secret-that-is-at-least-32-characters',
-      LOG_LEVEL: 'error',
-      SEED_DEMO: 'false',
-      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    env = serverEnv(database, dataDir, {
       WEBHOOK_TIMEOUT_MS: '1000',
       JOBS_LEASE_MS: '2000',
       JOBS_POLL_MS: '100',
       RATE_LIMIT_MULTIPLIER: '1000',
-    };
+    });
   });
   afterAll(async () => {
     await receiver?.stop();
