@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { applyCustomFields, type FieldDefinition } from './custom-fields/validate.ts';
@@ -87,7 +88,30 @@ export function matchesText(document: SQL, text: string): SQL {
   return query === null ? sql`false` : sql`${document} @@ to_tsquery('simple', ${query})`;
 }
 
-/** A LIKE pattern for "starts with", with LIKE's own wildcards escaped. */
-export function startsWith(prefix: string): string {
-  return `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * `column` starts with the lower-cased `prefix`, as a range an index on `(tenant_id, column text_pattern_ops)`
+ * can serve inside a tenant. Under row-level security PostgreSQL lets only leakproof conditions drive an
+ * index scan; `lower()` and `LIKE` are not leakproof, the pattern comparisons `~>=~` and `~<~` are. So the
+ * column holds lower-cased text already (a stored generated column) and the bounds are parameters:
+ * text_pattern_ops compares bytes, UTF-8 bytes sort as code points, and every string that starts with the
+ * prefix lies between it and the prefix with its last code point incremented.
+ */
+export function startsWith(column: AnyPgColumn, prefix: string): SQL {
+  const from = prefix.toLowerCase();
+  const to = prefixUpperBound(from);
+  return to === null ? sql`${column} ~>=~ ${from}` : sql`(${column} ~>=~ ${from} and ${column} ~<~ ${to})`;
+}
+
+/** The least string above every string that starts with `prefix`, or null when there is none. */
+export function prefixUpperBound(prefix: string): string | null {
+  const points = [...prefix].map((c) => c.codePointAt(0) ?? 0);
+  while (points.length > 0) {
+    const last = points.pop() ?? 0;
+    if (last < 0x10ffff) {
+      // Surrogate code points are not characters; the next one after them is U+E000.
+      const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
+      return String.fromCodePoint(...points, next);
+    }
+  }
+  return null;
 }

@@ -1,4 +1,4 @@
-import { and, arrayContains, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, arrayContains, eq, inArray, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import type { TenantPrincipal, Tx } from '../../../db/tenant.ts';
@@ -114,12 +114,7 @@ export function companyWhere(tenantId: string, filters: CompanyFilters) {
   return and(
     eq(companies.tenantId, tenantId),
     filters.q ? matchesText(companySearchDocument(companies), filters.q) : undefined,
-    filters.prefix
-      ? or(
-          sql`lower(${companies.name}) like ${startsWith(filters.prefix)}`,
-          sql`${companies.domain} like ${startsWith(filters.prefix)}`,
-        )
-      : undefined,
+    filters.prefix ? or(startsWith(companies.nameKey, filters.prefix), startsWith(companies.domain, filters.prefix)) : undefined,
     filters.tag ? arrayContains(companies.tags, [filters.tag]) : undefined,
     filters.domain ? eq(companies.domain, normalizeDomain(filters.domain)) : undefined,
     filters.industry ? eq(companies.industry, filters.industry) : undefined,

@@ -28,6 +28,8 @@ export const companies = tenantTable(
     name: text('name').notNull(),
     /** Lower-case host name, unique per tenant: the key companies are deduplicated by. */
     domain: text('domain'),
+    /** lower(name), stored, for prefix search under RLS (fields.ts startsWith); domains are stored lower-cased. */
+    nameKey: text('name_key').notNull().generatedAlwaysAs(sql.raw('lower(name)')),
     industry: text('industry'),
     size: text('size', { enum: COMPANY_SIZES }),
     address: jsonb('address').$type<Address>(),
@@ -42,7 +44,7 @@ export const companies = tenantTable(
       index('crm_companies_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
       index('crm_companies_tenant_updated_idx').on(t.tenantId, t.updatedAt, t.id),
       index('crm_companies_tenant_name_idx').on(t.tenantId, t.name, t.id),
-      index('crm_companies_name_prefix_idx').on(t.tenantId, sql`lower(${t.name}) text_pattern_ops`),
+      index('crm_companies_name_key_idx').on(t.tenantId, sql`${t.nameKey} text_pattern_ops`),
       index('crm_companies_domain_prefix_idx').on(t.tenantId, sql`${t.domain} text_pattern_ops`),
       index('crm_companies_search_idx').using('gin', companySearchDocument(t)),
       index('crm_companies_tags_idx').using('gin', t.tags),

@@ -129,11 +129,10 @@ export const contactImporter: CsvImporter<ContactImportRow, Lookups, 'companiesC
       keyOf: (r) => r.email?.toLowerCase() ?? null,
       stored: (emails) =>
         tx
-          .select({ id: contacts.id, key: sql<string>`lower(${contacts.email})`, customFields: contacts.customFields })
+          // email_key (lower(email), stored) rather than lower(email): only a leakproof comparison can use an index under RLS.
+          .select({ id: contacts.id, key: sql<string>`${contacts.emailKey}`, customFields: contacts.customFields })
           .from(contacts)
-          .where(
-            and(eq(contacts.tenantId, tenantId), isNull(contacts.deletedAt), inArray(sql`lower(${contacts.email})`, emails)),
-          ),
+          .where(and(eq(contacts.tenantId, tenantId), isNull(contacts.deletedAt), inArray(contacts.emailKey, emails))),
       merge: (into, later) => Object.assign(into, filledOf(later)),
       insert: async (rows) => {
         const inserted = await tx

@@ -1,4 +1,4 @@
-import { and, arrayContains, eq, isNotNull, isNull, or, sql } from 'drizzle-orm';
+import { and, arrayContains, eq, isNotNull, isNull, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
 import { tenantProcedure } from '../../../api/procedures.ts';
@@ -35,14 +35,9 @@ export function contactWhere(tenantId: string, filters: ContactFilters) {
         ? isNotNull(contacts.deletedAt)
         : undefined,
     filters.q ? matchesText(contactSearchDocument(contacts), filters.q) : undefined,
-    filters.prefix
-      ? or(
-          sql`lower(${contacts.name}) like ${startsWith(filters.prefix)}`,
-          sql`lower(${contacts.email}) like ${startsWith(filters.prefix)}`,
-        )
-      : undefined,
+    filters.prefix ? or(startsWith(contacts.nameKey, filters.prefix), startsWith(contacts.emailKey, filters.prefix)) : undefined,
     filters.tag ? arrayContains(contacts.tags, [filters.tag]) : undefined,
-    filters.email ? sql`lower(${contacts.email}) = ${filters.email.toLowerCase()}` : undefined,
+    filters.email ? eq(contacts.emailKey, filters.email.toLowerCase()) : undefined,
     filters.companyId ? eq(contacts.companyId, filters.companyId) : undefined,
     filters.ownerUserId ? eq(contacts.ownerUserId, filters.ownerUserId) : undefined,
     filters.source ? eq(contacts.source, filters.source) : undefined,

@@ -1,11 +1,12 @@
-import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { asc } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import { router, tenantProcedure } from '../../../api/procedures.ts';
 import { withTenant } from '../../../db/tenant.ts';
-import { companies, companySearchDocument } from '../companies/schema.ts';
-import { contactSearchDocument, contacts } from '../contacts/schema.ts';
-import { matchesText, startsWith } from '../fields.ts';
+import { companyWhere } from '../companies/model.ts';
+import { companies } from '../companies/schema.ts';
+import { contactWhere } from '../contacts/read.ts';
+import { contacts } from '../contacts/schema.ts';
 
 const resultOutput = z.object({
   type: z.enum(['contact', 'company']),
@@ -38,23 +39,13 @@ export const searchRouter = router({
         throw new AppError('VALIDATION_FAILED', undefined, [{ path: 'q', message: 'give q or prefix' }]);
       }
       const { principal } = ctx;
-      const prefix = input.prefix ? startsWith(input.prefix) : undefined;
       return withTenant(principal, async (tx) => {
         const found: z.infer<typeof resultOutput>[] = [];
         if (input.types !== 'companies') {
           const rows = await tx
             .select({ id: contacts.id, name: contacts.name, email: contacts.email })
             .from(contacts)
-            .where(
-              and(
-                eq(contacts.tenantId, principal.tenantId),
-                isNull(contacts.deletedAt),
-                input.q ? matchesText(contactSearchDocument(contacts), input.q) : undefined,
-                prefix
-                  ? or(sql`lower(${contacts.name}) like ${prefix}`, sql`lower(${contacts.email}) like ${prefix}`)
-                  : undefined,
-              ),
-            )
+            .where(contactWhere(principal.tenantId, { q: input.q, prefix: input.prefix, deleted: 'exclude' }))
             .orderBy(asc(contacts.name), asc(contacts.id))
             .limit(input.limit);
           found.push(...rows.map((r) => ({ type: 'contact' as const, ...r, domain: null })));
@@ -63,13 +54,7 @@ export const searchRouter = router({
           const rows = await tx
             .select({ id: companies.id, name: companies.name, domain: companies.domain })
             .from(companies)
-            .where(
-              and(
-                eq(companies.tenantId, principal.tenantId),
-                input.q ? matchesText(companySearchDocument(companies), input.q) : undefined,
-                prefix ? or(sql`lower(${companies.name}) like ${prefix}`, sql`${companies.domain} like ${prefix}`) : undefined,
-              ),
-            )
+            .where(companyWhere(principal.tenantId, { q: input.q, prefix: input.prefix }))
             .orderBy(asc(companies.name), asc(companies.id))
             .limit(input.limit);
           found.push(...rows.map((r) => ({ type: 'company' as const, ...r, email: null })));
