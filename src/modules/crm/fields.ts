@@ -103,7 +103,7 @@ export function startsWith(column: AnyPgColumn, prefix: string): SQL {
 }
 
 /** The least string above every string that starts with `prefix`, or null when there is none. */
-export function prefixUpperBound(prefix: string): string | null {
+function prefixUpperBound(prefix: string): string | null {
   const points = [...prefix].map((c) => c.codePointAt(0) ?? 0);
   while (points.length > 0) {
     const last = points.pop() ?? 0;
