@@ -3,7 +3,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { openDatabase } from '../src/db/client.ts';
+import { type Database, openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createApiKey } from './api.ts';
 import type { Comparison } from './compare.ts';
@@ -17,7 +17,7 @@ import {
   sampleRows,
 } from './data.ts';
 import { type BenchDatabase, createBenchDatabase } from './database.ts';
-import { type ServerProcess, signUp, startServerProcess } from './http.ts';
+import { type ServerProcess, type SignedInUser, signUp, startServerProcess } from './http.ts';
 import { settled } from './loop.ts';
 import { describeMachine } from './machine.ts';
 import { PGBENCH } from './pgbench.ts';
@@ -62,6 +62,7 @@ const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
 /** What a scenario run alone gets: the run's database, scratch directory and servers, each cleaned up by the run. */
 interface OnlyRun {
   pg: BenchDatabase;
+  workDir: string;
   owner: OwnerSql;
   startServer(env?: Record<string, string>): Promise<ServerProcess>;
   /** A server that runs no jobs and a signed-up owner, as the event scenarios expect (started on first use). */
@@ -84,6 +85,8 @@ async function loadLayouts(owner: OwnerSql, contacts: number, layouts: Array<{ k
 const layoutOf = (load: { layouts: Map<string, CrmLayout> }, key: string) => must(load.layouts.get(key), `crm layout ${key}`);
 
 const ONLY_SCENARIOS: Record<string, (run: OnlyRun) => Promise<Outcome>> = {
+  // The ratios issue 2 sets targets for, with the scenarios that explain them.
+  core: async (run) => ({ comparisons: await measureCore(await setUpCore(run.pg, run.workDir, run.startServer)) }),
   campaign_delivery: async (run) => ({ observations: [await campaignDelivery(await run.eventContext())] }),
   webhook_delivery: async (run) => ({ observations: [await webhookDelivery(await run.eventContext())] }),
   knowledge_search: async () => ({ observations: [await knowledgeSearch(knowledgeSearchSettings(settings.mode === 'quick'))] }),
@@ -200,6 +203,7 @@ async function runOnly(name: string): Promise<void> {
   let eventContext: EventScenarioContext | undefined;
   const outcome = await scenario({
     pg,
+    workDir,
     owner,
     startServer,
     async eventContext() {
@@ -231,32 +235,32 @@ async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function main(): Promise<void> {
-  if (only) return runOnly(only);
-  const startedAt = new Date();
-  const loadBefore = loadavg()[0] ?? 0;
-  const { rows: rowCount, tenants } = settings.data;
-  console.error(
-    `Palisade benchmark, ${settings.mode} mode: ${rowCount.toLocaleString('en')} audit_log rows over ${tenants.toLocaleString('en')} tenants` +
-      (settings.mode === 'quick' ? ' (QUICK: a tenth of the full data and short rounds; for iteration, not for publishing)' : ''),
-  );
+/** What the issue-2 scenarios share: the loaded database, the in-process handle, a server and its users. */
+interface Core {
+  database: Database;
+  server: ServerProcess;
+  eventOwner: SignedInUser;
+  load: { seconds: number };
+  dbContext: DbScenarioContext;
+  httpContext: HttpScenarioContext;
+}
 
-  await assertRedis(REDIS_URL);
-  const pg = await createBenchDatabase();
-  cleanups.push(() => pg.drop());
-  const workDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
-  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
-  const machine = await describeMachine(pg.url, PGBENCH);
-
+/**
+ * Migrates the run's database, starts the main server, signs its users up and loads the audit rows:
+ * everything the in-process, pgbench and HTTP comparisons (rls_cost_*, context_cost, http_vs_pgbench,
+ * trpc_vs_rest, session_vs_api_key, membership_scaling) need.
+ */
+async function setUpCore(
+  pg: BenchDatabase,
+  workDir: string,
+  startServer: (env?: Record<string, string>) => Promise<ServerProcess>,
+): Promise<Core> {
   // The in-process handle logs in as the owner and switches role per transaction,
   // which lets the reference variant switch to the BYPASSRLS role instead.
   const database = await openDatabase({ url: pg.url, poolSize: settings.db.poolSize });
   cleanups.push(() => database.close());
   await migrate(database);
 
-  let servers = 0;
-  const startServer = (env: Record<string, string> = {}) =>
-    startCleanedServer({ databaseUrl: pg.url, appDatabaseUrl: pg.appUrl, dataDir: join(workDir, `server-${++servers}`), env });
   const server = await startServer();
   // All sign up through Better Auth on the server; the session cookies are real.
   const user = await signUp(server.url);
@@ -277,12 +281,7 @@ async function main(): Promise<void> {
   await pg.createBypassRole();
   const tenantIds = await benchTenantIds(pg.url);
   const rows = await sampleRows(pg.url, settings.sampleRows);
-
-  const comparisons: Comparison[] = [];
   const dbContext: DbScenarioContext = { database, user: manyTenantsUser, rows, tenantIds, settings };
-  comparisons.push(await timed('rls_cost_get', () => rlsCostGet(dbContext)));
-  comparisons.push(await timed('rls_cost_list', () => rlsCostList(dbContext)));
-  comparisons.push(await timed('context_cost', () => contextCost(dbContext)));
 
   // One row of a tenant both users belong to.
   const target = await newestRowOf(pg.url, must(tenantIds[0], 'tenant'));
@@ -304,11 +303,46 @@ async function main(): Promise<void> {
     workDir,
     settings,
   };
+  return { database, server, eventOwner, load, dbContext, httpContext };
+}
+
+/** The issue-2 comparisons, in order: in-process, then pgbench, then HTTP. */
+async function measureCore({ dbContext, httpContext }: Core): Promise<Comparison[]> {
+  const comparisons: Comparison[] = [];
+  comparisons.push(await timed('rls_cost_get', () => rlsCostGet(dbContext)));
+  comparisons.push(await timed('rls_cost_list', () => rlsCostList(dbContext)));
+  comparisons.push(await timed('context_cost', () => contextCost(dbContext)));
   comparisons.push(await timed('rls_cost_get_sql', () => rlsCostSql(httpContext)));
   comparisons.push(await timed('http_vs_pgbench', () => httpVsPgbench(httpContext)));
   comparisons.push(await timed('trpc_vs_rest', () => trpcVsRest(httpContext)));
   comparisons.push(await timed('session_vs_api_key', () => sessionVsApiKey(httpContext)));
   comparisons.push(await timed('membership_scaling', () => membershipScaling(httpContext)));
+  return comparisons;
+}
+
+async function main(): Promise<void> {
+  if (only) return runOnly(only);
+  const startedAt = new Date();
+  const loadBefore = loadavg()[0] ?? 0;
+  const { rows: rowCount, tenants } = settings.data;
+  console.error(
+    `Palisade benchmark, ${settings.mode} mode: ${rowCount.toLocaleString('en')} audit_log rows over ${tenants.toLocaleString('en')} tenants` +
+      (settings.mode === 'quick' ? ' (QUICK: a tenth of the full data and short rounds; for iteration, not for publishing)' : ''),
+  );
+
+  await assertRedis(REDIS_URL);
+  const pg = await createBenchDatabase();
+  cleanups.push(() => pg.drop());
+  const workDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  const machine = await describeMachine(pg.url, PGBENCH);
+
+  let servers = 0;
+  const startServer = (env: Record<string, string> = {}) =>
+    startCleanedServer({ databaseUrl: pg.url, appDatabaseUrl: pg.appUrl, dataDir: join(workDir, `server-${++servers}`), env });
+  const core = await setUpCore(pg, workDir, startServer);
+  const { database, server, eventOwner, load } = core;
+  const comparisons = await measureCore(core);
 
   const observations: Observation[] = [];
   const eventContext: EventScenarioContext = { baseUrl: server.url, owner: eventOwner, settings, startServer };
