@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { keyset, listInput } from '../src/api/pagination.ts';
 import { auditLog } from '../src/audit/schema.ts';
 import type { Database, Statement, Tx } from '../src/db/client.ts';
-import { bindToDatabase, type TenantPrincipal, withTenant } from '../src/db/tenant.ts';
+import { bindToDatabase, readingAs, type TenantPrincipal, withTenant } from '../src/db/tenant.ts';
 import { auditColumns } from '../src/modules/audit/procedures.ts';
 import { contactColumns } from '../src/modules/crm/contacts/model.ts';
 import { CONTACT_SORT, contactFilters, contactWhere } from '../src/modules/crm/contacts/read.ts';
@@ -42,17 +42,23 @@ export interface BenchUser {
   email: string;
 }
 
-/** A principal for the benchmark user in a tenant, bound to the database exactly as the auth layer binds one. */
+/**
+ * A principal for the benchmark user in a tenant, bound to the database exactly as the auth layer binds one,
+ * and made a reader as tenantProcedure makes it for queries (audit.get and audit.list, contacts.list are
+ * queries): its transactions are READ ONLY.
+ */
 export function principalFor(database: Database, user: BenchUser, tenantId: string): TenantPrincipal {
-  return bindToDatabase(database, {
-    kind: 'member',
-    userId: user.userId,
-    email: user.email,
-    emailVerified: true,
-    name: 'Bench User',
-    tenantId,
-    role: 'admin',
-  });
+  return readingAs(
+    bindToDatabase(database, {
+      kind: 'member',
+      userId: user.userId,
+      email: user.email,
+      emailVerified: true,
+      name: 'Bench User',
+      tenantId,
+      role: 'admin',
+    }),
+  );
 }
 
 /**

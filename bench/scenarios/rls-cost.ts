@@ -10,8 +10,9 @@ import { type DbScenarioContext, expectCount, loopOptions, must, rowAt } from '.
  * rls_cost_get and rls_cost_list: what row-level security itself costs. A is
  * withTenant, unchanged: one transaction that switches to the request role,
  * enters the tenant (app.enter_tenant), then runs the query under the
- * policies. B is the same Database.transaction with the same enter statement
- * and the same query, but switching to a BYPASSRLS role, so only the query's
+ * policies. B is the same Database.transaction (READ ONLY, as the query
+ * procedures' are) with the same enter statement and the same query, but
+ * switching to a BYPASSRLS role, so only the query's
  * explicit tenant_id predicate applies. The ratio A/B of throughputs is 1.0
  * when the policies cost nothing.
  */
@@ -61,7 +62,11 @@ export async function rlsCostGet(ctx: DbScenarioContext): Promise<Comparison> {
       closedLoop(async (n) => {
         const row = rowAt(ctx, n);
         const enter = must(prepared.bypassEnter.get(row.tenantId), 'bypass statement');
-        expectCount(await ctx.database.transaction(enter, (tx) => getEntry(tx, row.tenantId, row.id)), 1, 'get bypassing RLS');
+        expectCount(
+          await ctx.database.transaction(enter, (tx) => getEntry(tx, row.tenantId, row.id), 'read only'),
+          1,
+          'get bypassing RLS',
+        );
       }, loopOptions(ctx)),
   };
   return compare('rls_cost_get', underRls, bypass, { rounds: ctx.settings.db.rounds, warmup: true });
@@ -87,7 +92,11 @@ export async function rlsCostList(ctx: DbScenarioContext): Promise<Comparison> {
       closedLoop(async (n) => {
         const tenantId = tenantAt(n);
         const enter = must(prepared.bypassEnter.get(tenantId), 'bypass statement');
-        expectCount(await ctx.database.transaction(enter, (tx) => listEntries(tx, tenantId)), LIST_ROWS, 'list bypassing RLS');
+        expectCount(
+          await ctx.database.transaction(enter, (tx) => listEntries(tx, tenantId), 'read only'),
+          LIST_ROWS,
+          'list bypassing RLS',
+        );
       }, loopOptions(ctx)),
   };
   return compare('rls_cost_list', underRls, bypass, { rounds: ctx.settings.db.rounds, warmup: true });

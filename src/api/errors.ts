@@ -1,3 +1,5 @@
+import { CONNECTION_LOST_CODES } from '../db/connection-errors.ts';
+
 /**
  * The closed set of error codes Palisade returns, each with its HTTP status and
  * a human message. Every error leaves the server as
@@ -75,6 +77,8 @@ export interface FieldIssue {
 export function fromDatabaseError(error: unknown): AppError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
+  // The database went away or is restarting: the client may retry; readiness reports it too.
+  if (CONNECTION_LOST_CODES.has(code)) return new AppError('UNAVAILABLE');
   switch (code) {
     // Raised by Palisade's own functions (src/db/migrations).
     case 'PT401':
@@ -95,25 +99,6 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
       return new AppError('UNPROCESSABLE');
     case '42501': // insufficient privilege: a write RLS refused (WITH CHECK)
       return new AppError('NOT_FOUND');
-    // The database went away or is restarting: the client may retry; readiness reports it too.
-    case '57P01':
-    case '57P02':
-    case '57P03':
-    case '08000':
-    case '08001':
-    case '08003':
-    case '08004':
-    case '08006':
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'ETIMEDOUT':
-    case 'EPIPE':
-    // postgres.js's own codes for a lost or unobtainable connection.
-    case 'CONNECTION_CLOSED':
-    case 'CONNECTION_ENDED':
-    case 'CONNECTION_DESTROYED':
-    case 'CONNECT_TIMEOUT':
-      return new AppError('UNAVAILABLE');
     default:
       return undefined;
   }

@@ -2,7 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError, z } from 'zod';
 import type { AuthSession } from '../auth/principal.ts';
 import { ROLE_RANK, type Role } from '../db/core-schema.ts';
-import type { MemberPrincipal, TenantPrincipal } from '../db/tenant.ts';
+import { type MemberPrincipal, readingAs, type TenantPrincipal } from '../db/tenant.ts';
 import { PLATFORM_TENANT_ID } from '../db/tenant-table.ts';
 import { noteVerifiedTenant } from '../observability/request-scope.ts';
 import type { RequestContext } from './context.ts';
@@ -38,6 +38,11 @@ export interface ProcedureMeta {
    * procedure is for signed-in members only (API keys get API_KEY_NOT_ALLOWED).
    */
   scope?: Scope;
+  /**
+   * A query that also writes: it records usage (the AI costs of a knowledge search). Other queries only read,
+   * and their tenant transactions are READ ONLY (tenantProcedure).
+   */
+  recordsUsage?: true;
   rest?: {
     method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
     /** Path under /api/v1 with `{param}` placeholders, e.g. `/members/{userId}`. */
@@ -113,9 +118,14 @@ const uuidSchema = z.guid();
  *   transaction opens, so a revoked key is refused on the next request.
  * `ctx.member` is the member principal, or null for API keys.
  */
-export const tenantProcedure = t.procedure.use(async ({ ctx, meta, next }) =>
-  next({ ctx: await actingInTenant(ctx, meta?.scope) }),
-);
+export const tenantProcedure = t.procedure.use(async ({ ctx, meta, type, next }) => {
+  const acting = await actingInTenant(ctx, meta?.scope);
+  if (type !== 'query' || meta?.recordsUsage) return next({ ctx: acting });
+  // A query only reads: its transactions are READ ONLY (db/tenant.ts, readingAs).
+  const principal = readingAs(acting.principal);
+  const member = acting.member && { principal: readingAs(acting.member.principal), session: acting.member.session };
+  return next({ ctx: { principal, member } });
+});
 
 /**
  * The tenant principal of a request, by the rules of tenantProcedure above.

@@ -6,6 +6,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres, PostgresJsDatabase, PostgresJsSession } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { isConnectionLost } from './connection-errors.ts';
 
 /**
  * The raw database handles. Only db/ and auth/ may import this file: feature
@@ -28,6 +29,12 @@ export interface TransactionReport {
   totalMs: number;
   statements: string[];
 }
+
+/**
+ * `read only` transactions (those of tRPC queries and REST GETs) cannot write: PostgreSQL refuses it. That
+ * makes their COMMIT a formality, which the server PostgreSQL client sends without waiting for it.
+ */
+export type TransactionAccess = 'read write' | 'read only';
 
 export type TransactionObserver = (report: TransactionReport) => void;
 
@@ -52,7 +59,7 @@ export interface Database {
    * request role and sets the transaction-local context). On server PostgreSQL
    * BEGIN, `enter` and the first statement of `fn` travel in one pipeline.
    */
-  transaction<T>(enter: Statement, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  transaction<T>(enter: Statement, fn: (tx: Tx) => Promise<T>, access?: TransactionAccess): Promise<T>;
   /**
    * One statement on the request pool, in its own implicit transaction: one
    * round trip. Only for statements that switch to the request role themselves.
@@ -86,13 +93,15 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     owner,
-    async transaction(enter, fn) {
+    async transaction(enter, fn, access = 'read write') {
       waiting++;
       const started = performance.now();
       const statements: string[] = [];
       let contextMs = 0;
       const result = await client.transaction(async (raw) => {
         waiting--;
+        // The same refusal of writes as on server PostgreSQL, so that tests on either engine catch a write in a query.
+        if (access === 'read only') await raw.query('set transaction read only');
         await raw.query(enter.text, enter.params);
         contextMs = performance.now() - started;
         const logger = observer ? { logQuery: (query: string) => statements.push(query) } : undefined;
@@ -136,10 +145,15 @@ function preparing<C extends postgres.Sql | postgres.ReservedSql>(client: C): C 
     get(target, property, receiver) {
       if (property !== 'unsafe') return Reflect.get(target, property, receiver);
       return (query: string, params?: never[], options?: postgres.UnsafeQueryOptions) =>
-        target.unsafe(query, params, { ...options, prepare: (params?.length ?? 0) <= PREPARE_MAX_PARAMETERS });
+        target.unsafe(query, params, preparedUnlessBulk(params, options));
     },
   });
 }
+
+const preparedUnlessBulk = (params: unknown[] | undefined, options?: postgres.UnsafeQueryOptions) => ({
+  ...options,
+  prepare: (params?.length ?? 0) <= PREPARE_MAX_PARAMETERS,
+});
 
 /**
  * Statements with more parameters than this are bulk writes and lookups (an import batch of 500 rows).
@@ -166,7 +180,22 @@ interface PoolConnection {
   onclose: ((error: unknown) => void) | null;
 }
 
-type Rows = postgres.RowList<postgres.Row[]>;
+/** A statement on a reserved connection, as postgres.js returns it: a promise of its rows that it can also reject. */
+type IssuedQuery = postgres.PendingQuery<postgres.Row[]> & { reject(error: unknown): void };
+
+/** What a statement that is never sent (its connection had closed) answers: a rejection, made when awaited. */
+function neverSent(error: Error) {
+  const refused = {
+    values: () => refused,
+    execute: () => refused,
+    // biome-ignore lint/suspicious/noThenProperty: stands in for postgres.js's pending query
+    then: <A, B>(done?: (rows: never) => A, failed?: (error: unknown) => B) => Promise.reject(error).then(done, failed),
+    catch: <B>(failed: (error: unknown) => B) => Promise.reject(error).catch(failed),
+  };
+  return refused as unknown as postgres.PendingQuery<postgres.Row[]>;
+}
+
+const ignore = () => {};
 
 /**
  * A reserved connection that fails, rather than crashes or hangs, when PostgreSQL closes it under a
@@ -174,62 +203,43 @@ type Rows = postgres.RowList<postgres.Row[]>;
  * socket closed throws from a timer, uncatchably, and ends the process (the rollback after the failure is
  * such a statement); a statement still queued on the reserved connection is never settled; and a released
  * dead connection is handed out again. So no statement is sent once the connection closed, every statement
- * settles when it closes, and a closed connection is not released: the pool has it among its closed
- * connections already and reconnects it when needed. The first statement must pass `firstStatement` as its
- * options, which gives this the connection object.
+ * sent is rejected when it closes (postgres.js's query is a promise that exposes its own `reject`, so no
+ * wrapper promise is needed per statement), and a closed connection is not released: the pool has it among
+ * its closed connections already and reconnects it when needed. The first statement must pass
+ * `firstStatement` as its options, which gives this the connection object.
  */
 function closeAware(conn: postgres.ReservedSql) {
   let connection: PoolConnection | undefined;
   let closedWith: Error | undefined;
-  let rejectClosed: (error: Error) => void = () => {};
-  const whenClosed = new Promise<never>((_, reject) => {
-    rejectClosed = reject;
-  });
-  whenClosed.catch(() => {});
+  // Every statement of the transaction, until it ends (a few, or a few hundred for a bulk import).
+  const issued: IssuedQuery[] = [];
   const closed = () => closedWith !== undefined || connection?.reserved === null;
 
-  /** Stands in for postgres.js's pending query: lazy as it is (`values()` first), and settled by a close. */
-  interface Pending {
-    values(): Pending;
-    execute(): Pending;
-    then<A = Rows, B = never>(
-      done?: ((rows: Rows) => A | PromiseLike<A>) | null,
-      failed?: ((error: unknown) => B | PromiseLike<B>) | null,
-    ): Promise<A | B>;
-    catch<B = never>(failed: (error: unknown) => B | PromiseLike<B>): Promise<Rows | B>;
-  }
-  const pending = (query: postgres.PendingQuery<postgres.Row[]> | undefined): Pending => {
-    const settled = () => (query ? Promise.race([query, whenClosed]) : Promise.reject(closedWith ?? connectionClosed()));
-    const self: Pending = {
-      values() {
-        void query?.values();
-        return self;
-      },
-      execute() {
-        query?.execute();
-        return self;
-      },
-      // biome-ignore lint/suspicious/noThenProperty: a thenable standing in for postgres.js's pending query
-      then: (done, failed) => settled().then(done, failed),
-      catch: (failed) => settled().catch(failed),
-    };
-    return self;
+  const unsafe = (query: string, params: never[] = [], options?: postgres.UnsafeQueryOptions) => {
+    if (closed()) return neverSent(closedWith ?? connectionClosed());
+    const sent = conn.unsafe(query, params, preparedUnlessBulk(params, options)) as IssuedQuery;
+    issued.push(sent);
+    return sent;
   };
-  const unsafe = (...args: Parameters<postgres.ReservedSql['unsafe']>): Pending =>
-    pending(closed() ? undefined : conn.unsafe(...args));
 
   return {
     unsafe,
-    /** The connection for Drizzle: its statements go through `unsafe` above. */
-    sql: new Proxy(conn, {
-      get: (target, property, receiver) => (property === 'unsafe' ? unsafe : Reflect.get(target, property, receiver)),
-    }),
+    /**
+     * The connection for Drizzle, whose session calls nothing but `unsafe` (and `begin` for nested
+     * transactions, which Palisade does not use): a plain object rather than a proxy of the connection.
+     */
+    client: { unsafe } as unknown as postgres.Sql,
     firstStatement: {
       onexecute(c: PoolConnection) {
         connection = c;
         c.onclose = () => {
           closedWith ??= connectionClosed();
-          rejectClosed(closedWith);
+          for (const statement of issued) {
+            // Settled statements ignore this; the others fail, handled or not, without an unhandled rejection.
+            // Promise's own `then`: postgres.js's would send a statement that was never sent.
+            Promise.prototype.then.call(statement, undefined, ignore);
+            statement.reject(closedWith);
+          }
         };
         return true;
       },
@@ -265,6 +275,8 @@ async function reserveWithin(sql: postgres.Sql, ms: number): Promise<postgres.Re
   }
 }
 
+const BEGIN: Record<TransactionAccess, string> = { 'read write': 'begin', 'read only': 'begin read only' };
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const common = { onnotice: () => {}, connection: { application_name: 'palisade' }, backoff: reconnectBackoff } as const;
   const ownerSql = postgres(url, { ...common, max: 4 });
@@ -273,44 +285,69 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   // Installs Drizzle's type parsers on the pool's options, which reserved connections share.
   drizzlePostgres(appSql);
   const dialect = new PgDialect();
-  const onConnection = (conn: postgres.ReservedSql, statements: string[] | undefined) =>
+  const onConnection = (client: postgres.Sql, statements: string[] | undefined) =>
     new PostgresJsDatabase(
       dialect,
-      new PostgresJsSession(
-        preparing(conn),
-        dialect,
-        undefined,
-        statements ? { logger: { logQuery: (q) => statements.push(q) } } : {},
-      ),
+      new PostgresJsSession(client, dialect, undefined, statements ? { logger: { logQuery: (q) => statements.push(q) } } : {}),
       undefined,
     ) as unknown as Tx;
   let inUse = 0;
   let waiting = 0;
   let observer: TransactionObserver | undefined;
+  /**
+   * Set when a statement failed because the database could not be reached, cleared when one succeeds.
+   * postgres.js 3.4.9 keeps a reserve() whose connection attempt failed in its queue, already rejected, and
+   * later hands it the next connection that opens, which is then lost to the pool (a plain statement has no
+   * such entry). So while the database is known to be unreachable, a transaction first asks with a plain
+   * statement, and fails with it, rather than reserving: an outage answers 503 at once and leaves the pool
+   * whole for when the database returns.
+   */
+  let unreachable = false;
+  const noteOutcome = (error: unknown) => {
+    if (isConnectionLost(error)) unreachable = true;
+  };
+  const reserveConnection = async () => {
+    if (unreachable) {
+      await appSql.unsafe('select 1', [], { prepare: true }).catch((error: unknown) => {
+        noteOutcome(error);
+        throw error;
+      });
+      unreachable = false;
+    }
+    return reserveWithin(appSql, options.reserveTimeoutMs ?? 10_000).catch((error: unknown) => {
+      noteOutcome(error);
+      throw error;
+    });
+  };
   return {
     kind: 'postgres',
     owner,
     observeTransactions(next) {
       observer = next;
     },
-    async transaction(enter, fn) {
+    async transaction(enter, fn, access = 'read write') {
       const started = performance.now();
       waiting++;
       let conn: ReturnType<typeof closeAware>;
       try {
-        conn = closeAware(await reserveWithin(appSql, options.reserveTimeoutMs ?? 10_000));
+        conn = closeAware(await reserveConnection());
       } finally {
         waiting--;
       }
       inUse++;
+      const release = () => {
+        inUse--;
+        conn.release();
+      };
+      let releaseLater = false;
       try {
         // Not awaited: postgres.js pipelines these with fn's first query on the
         // reserved connection. If `enter` fails, PostgreSQL aborts the
         // transaction, so no statement of fn runs without a verified context.
-        const begin = conn.unsafe('begin', [], conn.firstStatement).execute();
+        const begin = conn.unsafe(BEGIN[access], [], conn.firstStatement).execute();
         let contextMs = 0;
         const entered = conn
-          .unsafe(enter.text, enter.params as never[], { prepare: true })
+          .unsafe(enter.text, enter.params as never[])
           .execute()
           .then((rows) => {
             contextMs = performance.now() - started;
@@ -320,13 +357,23 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         entered.catch(() => {});
         const statements = observer ? [] : undefined;
         try {
-          const result = await fn(onConnection(conn.sql, statements));
+          const result = await fn(onConnection(conn.client, statements));
           await begin;
           await entered;
-          await conn.unsafe('commit');
+          if (access === 'read only') {
+            // PostgreSQL refused every write of this transaction, so its COMMIT cannot change the result: the
+            // caller has it a round trip sooner. The connection goes back to the pool only once the COMMIT is
+            // done: released earlier, it could carry another statement into this transaction, with its
+            // context, because postgres.js sends a statement a tick after it is issued.
+            releaseLater = true;
+            conn.unsafe('commit').then(release, release);
+          } else {
+            await conn.unsafe('commit');
+          }
           observer?.({ contextMs, totalMs: performance.now() - started, statements: statements ?? [] });
           return result;
         } catch (error) {
+          noteOutcome(error);
           await conn.unsafe('rollback').catch(() => {});
           // The context error explains a failure better than the aborted statement behind it.
           await begin;
@@ -334,12 +381,16 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
           throw error;
         }
       } finally {
-        inUse--;
-        conn.release();
+        if (!releaseLater) release();
       }
     },
     async statement(statement) {
-      return (await appSql.unsafe(statement.text, statement.params as never[], { prepare: true })) as unknown as never[];
+      try {
+        return (await appSql.unsafe(statement.text, statement.params as never[], { prepare: true })) as unknown as never[];
+      } catch (error) {
+        noteOutcome(error);
+        throw error;
+      }
     },
     async ownerQuery(text, params = []) {
       return (await ownerSql.unsafe(text, params as never[])) as unknown as never[];

@@ -1,5 +1,5 @@
 import type { SQL } from 'drizzle-orm';
-import type { Database, Tx } from './client.ts';
+import type { Database, TransactionAccess, Tx } from './client.ts';
 import type { Role } from './core-schema.ts';
 
 /**
@@ -58,19 +58,38 @@ export type DataPrincipal = TenantPrincipal | WidgetPrincipal;
 
 // Principals are bound to their database by auth/, the only place that creates
 // them; a module cannot forge a principal that opens a transaction.
-const databases = new WeakMap<object, Database>();
+interface Binding {
+  database: Database;
+  access: TransactionAccess;
+}
+const bindings = new WeakMap<object, Binding>();
 
 export function bindToDatabase<P extends UserIdentity | ApiKeyPrincipal | WidgetPrincipal>(database: Database, principal: P): P {
   const frozen: P = Object.freeze(structuredClone(principal));
-  databases.set(frozen, database);
+  bindings.set(frozen, { database, access: 'read write' });
   return frozen;
 }
 
-function databaseOf(principal: object): Database {
-  const database = databases.get(principal);
-  if (!database) throw new Error('principal was not created by the auth layer');
-  return database;
+/**
+ * The same principal for a procedure that only reads (a tRPC query, a REST GET): its tenant transactions
+ * are READ ONLY, so PostgreSQL refuses any write they attempt, and they finish a round trip sooner
+ * (db/client.ts). The api layer applies it by procedure type; modules never need to.
+ */
+export function readingAs<P extends DataPrincipal>(principal: P): P {
+  const binding = bindingOf(principal);
+  if (binding.access === 'read only') return principal;
+  const reader: P = Object.freeze(Object.assign({}, principal));
+  bindings.set(reader, { database: binding.database, access: 'read only' });
+  return reader;
 }
+
+function bindingOf(principal: object): Binding {
+  const binding = bindings.get(principal);
+  if (!binding) throw new Error('principal was not created by the auth layer');
+  return binding;
+}
+
+const databaseOf = (principal: object): Database => bindingOf(principal).database;
 
 const ENTER_TENANT = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_tenant($1, $2, $3)";
 const ENTER_USER = "select pg_catalog.set_config('role', 'palisade_app', true), app.enter_user($1, $2)";
@@ -89,7 +108,8 @@ export function withTenant<T>(principal: DataPrincipal, fn: (tx: Tx) => Promise<
       : principal.kind === 'widget'
         ? { text: ENTER_WIDGET, params: [principal.tenantId, principal.widgetId] }
         : { text: ENTER_TENANT, params: [principal.tenantId, principal.userId, verifiedEmail(principal)] };
-  return databaseOf(principal).transaction(enter, fn);
+  const { database, access } = bindingOf(principal);
+  return database.transaction(enter, fn, access);
 }
 
 /** Runs fn as the user with no tenant selected: their own memberships and invitations are visible, no tenant data. */

@@ -21,6 +21,8 @@ export const searchProcedure = tenantProcedure
       'Search the knowledge base: full-text, semantic (needs embeddings) or hybrid (reciprocal rank fusion); snippets are HTML with <mark>',
     tags,
     scope: READ,
+    // Embedding the query costs money, recorded with the search (costs-and-budgets.md).
+    recordsUsage: true,
     rest: { method: 'GET', path: '/ai/knowledge/search' },
   })
   .input(

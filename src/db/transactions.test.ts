@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createFreshDatabase, type FreshDatabase } from '../../test/support/postgres.ts';
+import { type Database, openDatabase } from './client.ts';
+import { migrate } from './migrate.ts';
+import { queryRows } from './tenant.ts';
+
+/**
+ * The transactions `withTenant` opens, at the level of the database handle: a read-only transaction (a
+ * query procedure's) refuses writes on either engine, and on server PostgreSQL, where its COMMIT is not
+ * waited for, its connection carries nothing else into it.
+ */
+const TENANT = '00000000-0000-4000-8000-0000000000aa';
+const enterTenant = { text: "select pg_catalog.set_config('app.tenant_id', $1, true)", params: [TENANT] };
+const contextOf = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) =>
+  queryRows<{ tenant: string; readOnly: string }>(
+    tx,
+    sql`select current_setting('app.tenant_id', true) as tenant, current_setting('transaction_read_only') as "readOnly"`,
+  );
+
+for (const backend of ['pglite', 'postgres'] as const) {
+  const available = backend === 'pglite' || inject('serverPostgres');
+  (available ? describe : describe.skip)(`read-only transactions [${backend}]`, () => {
+    let fresh: FreshDatabase | undefined;
+    let database: Database;
+
+    beforeAll(async () => {
+      if (backend === 'postgres') fresh = await createFreshDatabase();
+      // One connection on server PostgreSQL: whatever waits for it must wait for the transaction's COMMIT.
+      database = await openDatabase(fresh ? { url: fresh.url, poolSize: 1 } : { dataDir: 'memory://' });
+      await migrate(database);
+    });
+    afterAll(async () => {
+      await database?.close();
+      await fresh?.drop();
+    });
+
+    it('refuse every write, and let read-write transactions write', async () => {
+      const write = sql`create temporary table scratch (x int) on commit drop`;
+      const refused = await database
+        .transaction(enterTenant, (tx) => queryRows(tx, write), 'read only')
+        .catch((error: unknown) => error);
+      // Drizzle wraps the driver's error; PostgreSQL's code is on its cause.
+      expect((refused as { cause?: { code?: string } }).cause?.code).toBe('25006');
+      const [context] = await database.transaction(enterTenant, (tx) => contextOf(tx), 'read only');
+      expect(context).toEqual({ tenant: TENANT, readOnly: 'on' });
+      await expect(database.transaction(enterTenant, (tx) => queryRows(tx, write))).resolves.toEqual([]);
+    });
+
+    (backend === 'postgres' ? it : it.skip)(
+      'hand their connection to the next statement only after their COMMIT, never into the transaction',
+      async () => {
+        // A statement queued for the pool's one connection while a read-only transaction holds it. postgres.js
+        // sends a statement a tick after it is issued; a connection released as soon as the COMMIT was issued
+        // went to the waiting statement first, which then ran inside the transaction, with its tenant.
+        const seen: Array<{ tenant: string; readOnly: string }> = [];
+        for (let round = 0; round < 100; round++) {
+          const transaction = database.transaction(enterTenant, (tx) => contextOf(tx), 'read only');
+          const statement = database.statement<{ tenant: string; readOnly: string }>({
+            text: `select coalesce(current_setting('app.tenant_id', true), '') as tenant, current_setting('transaction_read_only') as "readOnly"`,
+            params: [],
+          });
+          const [[inside], outside] = await Promise.all([transaction, statement]);
+          expect(inside).toEqual({ tenant: TENANT, readOnly: 'on' });
+          seen.push(...outside);
+        }
+        expect(seen).toHaveLength(100);
+        expect(seen.filter((row) => row.tenant !== '' || row.readOnly !== 'off')).toEqual([]);
+      },
+    );
+  });
+}
