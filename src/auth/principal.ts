@@ -31,8 +31,14 @@ export interface SessionService {
   fromHeaders(headers: Headers): Promise<AuthSession | null>;
   /** The caller acting in `tenantId`, if they are a member of it (a live check, never cached). */
   enterTenant(identity: UserIdentity, tenantId: string): Promise<MemberPrincipal>;
-  /** The tenant principal of a presented API key, or null if it is malformed, unknown, revoked or expired. */
+  /**
+   * The tenant principal of a presented API key, or null if it is malformed, unknown, revoked or expired.
+   * Resolved keys are remembered for a minute (see `ApiKeyCache`): every tenant transaction checks the key
+   * again as it opens, so a revoked key is refused on its next request all the same.
+   */
   fromApiKey(secret: string): Promise<ApiKeyPrincipal | null>;
+  /** Drops a key from this process's cache at once (it was just revoked here). */
+  forgetApiKey(apiKeyId: string): void;
   /** A widget's visitor principal from its publishable key, with the widget's public settings, or null for an unknown key. */
   fromWidgetKey(publishableKey: string): Promise<{ principal: WidgetPrincipal; widget: ResolvedWidget } | null>;
   /** Whether a member is still a member of the tenant, or a key still live: for long-lived connections. */
@@ -45,7 +51,47 @@ export interface SessionService {
   revokeAllSessions(userId: string): Promise<void>;
 }
 
-export function createSessionService(auth: Auth, database: Database): SessionService {
+/**
+ * Resolved API keys of this process, by the SHA-256 of their secret. Resolving a key is a statement of its
+ * own, before the request's tenant transaction; remembering the result saves it on every later request of
+ * the key. That is safe because the resolution only names the key's tenant, role ceiling and scopes, which
+ * never change, and the plan its rate limit uses; whether the key is still live (not revoked or expired, its
+ * tenant not deleted) is checked again by `app.enter_api_key` as every tenant transaction opens, and by
+ * `stillAllowed` before a realtime socket opens. An entry lives a minute, so the plan and `last_used_at`
+ * (written by the resolution, at most once a minute) stay about a minute fresh. Unknown keys are not
+ * remembered: guessing costs a statement per guess, as before, and is rate limited by address.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, { principal: ApiKeyPrincipal; expiresAt: number }>();
+
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(secretHash: string, now = Date.now()): ApiKeyPrincipal | undefined {
+    const entry = this.entries.get(secretHash);
+    if (!entry) return undefined;
+    if (entry.expiresAt > now) return entry.principal;
+    this.entries.delete(secretHash);
+    return undefined;
+  }
+
+  set(secretHash: string, principal: ApiKeyPrincipal, now = Date.now()): void {
+    // Maps keep insertion order: when full, the entry stored longest ago goes first.
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(secretHash, { principal, expiresAt: now + this.ttlMs });
+  }
+
+  forget(apiKeyId: string): void {
+    for (const [hash, entry] of this.entries) if (entry.principal.apiKeyId === apiKeyId) this.entries.delete(hash);
+  }
+}
+
+export function createSessionService(auth: Auth, database: Database, apiKeys = new ApiKeyCache()): SessionService {
   return {
     async fromHeaders(headers) {
       const result = await auth.api.getSession({ headers });
@@ -72,9 +118,17 @@ export function createSessionService(auth: Auth, database: Database): SessionSer
     async fromApiKey(secret) {
       // The checksum refuses typos and invented keys without a database round trip.
       if (!isWellFormedApiKey(secret)) return null;
-      const key = await resolveApiKey(database, hashApiKey(secret));
-      return key && bindToDatabase(database, { kind: 'apiKey' as const, ...key });
+      const secretHash = hashApiKey(secret);
+      const known = apiKeys.get(secretHash);
+      if (known) return known;
+      const key = await resolveApiKey(database, secretHash);
+      if (!key) return null;
+      const principal = bindToDatabase(database, { kind: 'apiKey' as const, ...key });
+      apiKeys.set(secretHash, principal);
+      return principal;
     },
+
+    forgetApiKey: (apiKeyId) => apiKeys.forget(apiKeyId),
 
     async fromWidgetKey(publishableKey) {
       if (!/^pk_(live|test)_[0-9A-Za-z]{24,64}$/.test(publishableKey)) return null;

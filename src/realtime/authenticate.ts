@@ -35,7 +35,9 @@ export function realtimeAuthenticator(options: {
     const caller = await callerOf(req);
     if (caller.kind === 'apiKey') {
       if (!scopesAllow(caller.principal.scopes, 'events:read')) throw new AppError('INSUFFICIENT_SCOPE');
-      return { tenantId: caller.principal.tenantId, userId: null, apiKeyId: caller.principal.apiKeyId };
+      const subscriber = { tenantId: caller.principal.tenantId, userId: null, apiKeyId: caller.principal.apiKeyId };
+      // A resolved key may come from the cache (auth/principal.ts); a socket opens only for a live one.
+      return (await sessions.stillAllowed(subscriber)) ? subscriber : null;
     }
     if (caller.kind !== 'session') return null;
     const header = req.headers['x-tenant-id'];

@@ -81,6 +81,13 @@ describeEachBackend('realtime', (backend) => {
     expect((await acme.admin.delete(`/api/v1/api-keys/${key.apiKeyId}`)).status).toBe(200);
     expect((await socket.closed).code).toBe(4401);
 
+    // Revoked by another server process after this one resolved (and remembered) it: no new socket.
+    const elsewhere = await apiKeyClient(acme.admin, { scopes: ['events:read'] });
+    const before = await RealtimeClient.connect(wsUrl(t), { headers: { 'x-api-key': elsewhere.apiKey as string } });
+    await before.close();
+    await t.ownerQuery('update app.api_keys set revoked_at = now() where id = $1', [elsewhere.apiKeyId]);
+    expect((await refusal(wsUrl(t), { 'x-api-key': elsewhere.apiKey as string })).status).toBe(401);
+
     const noScope = await apiKeyClient(acme.admin, { scopes: ['tenant:read'] });
     const refused = await refusal(wsUrl(t), { 'x-api-key': noScope.apiKey as string });
     expect(refused.status).toBe(403);

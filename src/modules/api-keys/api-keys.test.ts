@@ -152,6 +152,15 @@ describeEachBackend('api keys', (backend) => {
     await t.ownerQuery("update app.api_keys set expires_at = now() - interval '1 second' where id = $1", [expiring.apiKeyId]);
     expect((await expiring.get('/api/v1/tenants/current')).status).toBe(401);
 
+    // Revoked by another server process: this one resolved the key before and remembers it
+    // (auth/principal.ts, ApiKeyCache), but its next transaction checks it again.
+    const elsewhere = await apiKeyClient(acme.admin, { scopes: ['tenant:read'] });
+    expect((await elsewhere.get('/api/v1/tenants/current')).status).toBe(200);
+    await t.ownerQuery('update app.api_keys set revoked_at = now() where id = $1', [elsewhere.apiKeyId]);
+    const refused = await elsewhere.get('/api/v1/tenants/current');
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('UNAUTHENTICATED');
+
     const made = new ApiClient(t.url);
     made.apiKey = generateApiKey('test').secret; // well formed, never issued
     expect((await made.get('/api/v1/tenants/current')).status).toBe(401);

@@ -179,6 +179,8 @@ export const apiKeysRouter = router({
         await emitEvent(tx, actorOf(principal, ctx), 'api_key.revoked', { apiKeyId: input.id });
         return revoked;
       });
+      // Other processes refuse it when its next transaction opens; this one forgets it at once.
+      ctx.services.sessions.forgetApiKey(input.id);
       return toApiKeyOutput(row);
     }),
 });
