@@ -4,7 +4,6 @@ import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
 import Fastify, {
   type FastifyBaseLogger,
@@ -25,6 +24,7 @@ import { appErrorOf } from './api/procedures.ts';
 import { registerQrSignInRoutes } from './api/qr-sign-in.ts';
 import { registerRest } from './api/rest.ts';
 import { appRouter } from './api/router.ts';
+import { registerTrpc } from './api/trpc-http.ts';
 import { type Auth, CLIENT_IP_HEADER, configuredProviders, createAuth } from './auth/auth.ts';
 import { createSessionService } from './auth/principal.ts';
 import { type Config, publicUrl } from './config.ts';
@@ -37,7 +37,7 @@ import { dispatchEventHandler } from './events/dispatch.ts';
 import { DISPATCH_EVENT_JOB } from './events/emit.ts';
 import { registerHealthRoutes } from './health/routes.ts';
 import { answerClientError } from './http/client-errors.ts';
-import { jsonTooDeep, registerJsonParser, tooDeepJsonError } from './http/json-body.ts';
+import { registerJsonParser } from './http/json-body.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { webHeaders } from './http/web-headers.ts';
 import { JobRunner } from './jobs/runner.ts';
@@ -320,24 +320,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
   app.get('/api/v1/auth/providers', async () => ({ providers: configuredProviders(config) }));
 
-  // tRPC's plugin reads JSON bodies as text and parses them itself, past the depth check of http/json-body.ts:
-  // the same limit here, on the body and on a query's `input`.
-  await app.register(async (trpc) => {
-    trpc.addHook('preValidation', async (req) => {
-      const input = (req.query as { input?: unknown } | undefined)?.input;
-      if (jsonTooDeep(req.body) || jsonTooDeep(input)) throw tooDeepJsonError();
-    });
-    await trpc.register(fastifyTRPCPlugin, {
-      prefix: '/trpc',
-      trpcOptions: {
-        router: appRouter,
-        createContext: ({ req }: { req: FastifyRequest }) => contextOf(req),
-        responseMeta: ({ errors }: { errors: unknown[] }) => (errors[0] ? { status: appErrorOf(errors[0]).status } : {}),
-        onError: ({ error, req }: { error: Error; req: FastifyRequest }) => {
-          if (appErrorOf(error).status >= 500) req.log.error({ err: error.cause ?? error }, 'procedure failed');
-        },
-      },
-    });
+  await registerTrpc(app, {
+    router: appRouter,
+    contextOf,
+    onError: (error, req) => {
+      if (appErrorOf(error).status >= 500)
+        req.log.error({ err: (error as { cause?: unknown }).cause ?? error }, 'procedure failed');
+    },
   });
   registerRest(app, contextOf);
   await registerCrmCsvRoutes(app, contextOf);

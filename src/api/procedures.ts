@@ -60,6 +60,8 @@ export function appErrorOf(error: unknown): AppError {
     const details: FieldIssue[] = cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     return new AppError('VALIDATION_FAILED', undefined, details);
   }
+  // tRPC's own parse of an `?input=` it could not read (a batch's), whatever the parser threw.
+  if (error instanceof TRPCError && error.code === 'PARSE_ERROR') return new AppError('BAD_REQUEST');
   if (error instanceof TRPCError && !cause) {
     if (error.code === 'PARSE_ERROR' || error.code === 'BAD_REQUEST') return new AppError('BAD_REQUEST');
     if (error.code === 'NOT_FOUND') return new AppError('NOT_FOUND');
@@ -74,17 +76,19 @@ const t = initTRPC
   .context<RequestContext>()
   .meta<ProcedureMeta>()
   .create({
-    errorFormatter({ error, ctx, shape }) {
-      const appError = appErrorOf(error);
-      return {
-        code: appError.code,
-        message: appError.message,
-        ...(appError.details === undefined ? {} : { details: appError.details }),
-        requestId: ctx?.requestId ?? '',
-        data: { httpStatus: appError.status, path: shape.data.path },
-      };
-    },
+    errorFormatter: ({ error, ctx, shape }) => trpcErrorShape(appErrorOf(error), ctx?.requestId ?? '', shape.data.path),
   });
+
+/** A failed tRPC call's `error`: the standard error fields, the request id, and tRPC's own `data`. */
+export function trpcErrorShape(appError: AppError, requestId: string, path: string | undefined) {
+  return {
+    code: appError.code,
+    message: appError.message,
+    ...(appError.details === undefined ? {} : { details: appError.details }),
+    requestId,
+    data: { httpStatus: appError.status, path },
+  };
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -1,8 +1,8 @@
 import type { AnyProcedure } from '@trpc/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { callProcedure, proceduresByPath } from './call.ts';
 import type { RequestContext } from './context.ts';
 import type { ProcedureMeta } from './procedures.ts';
-import { appRouter, createCaller } from './router.ts';
 
 export const REST_PREFIX = '/api/v1';
 
@@ -18,9 +18,8 @@ export interface RestRoute {
 
 /** Every procedure that declares a REST route, read from the router itself. */
 export function restRoutes(): RestRoute[] {
-  const procedures = appRouter._def.procedures as unknown as Record<string, AnyProcedure>;
   const routes: RestRoute[] = [];
-  for (const [procedurePath, procedure] of Object.entries(procedures)) {
+  for (const [procedurePath, procedure] of Object.entries(proceduresByPath)) {
     const meta = procedure._def.meta as ProcedureMeta | undefined;
     if (!meta?.rest) continue;
     routes.push({
@@ -35,8 +34,6 @@ export function restRoutes(): RestRoute[] {
   return routes;
 }
 
-type Callable = (input: unknown) => Promise<unknown>;
-
 /**
  * The REST transport: each route calls the same procedure tRPC serves, with
  * path parameters, then the query string (GET, DELETE) or the JSON body
@@ -45,7 +42,6 @@ type Callable = (input: unknown) => Promise<unknown>;
  */
 export function registerRest(app: FastifyInstance, contextOf: (req: FastifyRequest) => Promise<RequestContext>): void {
   for (const route of restRoutes()) {
-    const segments = route.procedurePath.split('.');
     app.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
@@ -54,9 +50,7 @@ export function registerRest(app: FastifyInstance, contextOf: (req: FastifyReque
         const fromQuery = route.method === 'GET' || route.method === 'DELETE';
         const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as object) : {};
         const input = { ...(fromQuery ? (req.query as object) : {}), ...body, ...(req.params as object) };
-        let target: unknown = createCaller(ctx);
-        for (const segment of segments) target = (target as Record<string, unknown>)[segment];
-        const result = await (target as Callable)(input);
+        const result = await callProcedure(route.procedure, route.procedurePath, ctx, input);
         return reply.code(route.status).send(result);
       },
     });

@@ -40,6 +40,48 @@ describeEachBackend('HTTP surface', (backend) => {
     expect(trpc.body.error.requestId).toEqual(expect.any(String));
   });
 
+  it("speaks tRPC's protocol for single calls, batches and the wrong method alike", async () => {
+    const user = await signUp(t.url, 'trpc');
+    const created = await user.trpc('mutation', 'tenants.create', { name: 'Protocol', slug: 'trpc-protocol' });
+    expect(created.status).toBe(200);
+    const tenantId = created.body.result.data.id as string;
+    const headers = { 'x-tenant-id': tenantId };
+    // A single query: answered by the transport's own path, exactly as tRPC would.
+    const single = await user.get(`/trpc/tenants.current?input=${encodeURIComponent('{}')}`, headers);
+    expect(single.status).toBe(200);
+    expect(single.body).toEqual({ result: { data: expect.objectContaining({ id: tenantId, slug: 'trpc-protocol' }) } });
+    expect(single.headers.get('vary')).toBe('trpc-accept, accept');
+    const failed = await user.get(`/trpc/audit.get?input=${encodeURIComponent(JSON.stringify({ id: 'x' }))}`, headers);
+    expect(failed.status).toBe(400);
+    expect(failed.body).toEqual({
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: expect.any(String),
+        details: [{ path: 'id', message: expect.any(String) }],
+        requestId: failed.headers.get('x-request-id'),
+        data: { httpStatus: 400, path: 'audit.get' },
+      },
+    });
+    const unreadable = await user.get('/trpc/tenants.current?input=%7Bnot-json', headers);
+    expect(unreadable.status).toBe(400);
+    expect(unreadable.body.error.code).toBe('BAD_REQUEST');
+    // A batch, a query sent as POST and an unknown procedure: tRPC's own handler, same shapes.
+    const batchInput = encodeURIComponent(JSON.stringify({ 0: {}, 1: { id: 'x' } }));
+    const batch = await user.get(`/trpc/tenants.current,audit.get?batch=1&input=${batchInput}`, headers);
+    expect(batch.body).toEqual([
+      { result: { data: expect.objectContaining({ id: tenantId }) } },
+      { error: expect.objectContaining({ code: 'VALIDATION_FAILED', data: { httpStatus: 400, path: 'audit.get' } }) },
+    ]);
+    const wrongMethod = await user.post('/trpc/tenants.current', {}, headers);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body.error.code).toBe('METHOD_NOT_ALLOWED');
+    const unknown = await user.get('/trpc/nothing.here', headers);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toEqual(
+      expect.objectContaining({ code: 'NOT_FOUND', data: { httpStatus: 404, path: 'nothing.here' } }),
+    );
+  });
+
   it('refuses an oversized body with 413 and the standard shape', async () => {
     const user = await signUp(t.url, 'big');
     const res = await user.post('/api/v1/tenants', { name: 'x'.repeat(70_000), slug: 'big-body' });
