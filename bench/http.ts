@@ -62,9 +62,17 @@ export async function startServerProcess(options: {
     JOBS_POLL_MS: '1000',
     ...options.env,
   };
+  return spawnListening(SERVER_ENTRY, env);
+}
+
+/**
+ * Starts a child process running `entry` (TypeScript, through tsx) and resolves once it printed its URL as one
+ * JSON line. It exits when the benchmark process goes away (the IPC channel closes).
+ */
+export async function spawnListening(entry: string, env: Record<string, string>): Promise<ServerProcess> {
   // For profiling the server, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/palisade-prof'.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SERVER_ENTRY], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     env,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });

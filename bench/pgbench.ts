@@ -26,7 +26,12 @@ export interface PgbenchRun {
  * named :variables, so pgbench sends them as bound parameters (-M prepared),
  * exactly like the driver does.
  */
-export function writeScript(path: string, header: string, statements: Array<{ text: string; names: string[] }>): void {
+export function writeScript(
+  path: string,
+  header: string,
+  statements: Array<{ text: string; names: string[] }>,
+  begin: 'BEGIN' | 'BEGIN READ ONLY',
+): void {
   const lines = statements.map(({ text, names }) =>
     text.replace(/\$(\d+)/g, (_match, index: string) => {
       const name = names[Number(index) - 1];
@@ -34,7 +39,7 @@ export function writeScript(path: string, header: string, statements: Array<{ te
       return `:${name}`;
     }),
   );
-  writeFileSync(path, `${header}\nBEGIN;\n${lines.map((l) => `${l};`).join('\n')}\nCOMMIT;\n`);
+  writeFileSync(path, `${header}\n${begin};\n${lines.map((l) => `${l};`).join('\n')}\nCOMMIT;\n`);
 }
 
 let runCounter = 0;

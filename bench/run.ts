@@ -25,6 +25,7 @@ import { buildResults, figuresMarkdown, type Observation, printTable, writeFigur
 import { campaignDelivery } from './scenarios/campaign-delivery.ts';
 import { type DbScenarioContext, type EventScenarioContext, type HttpScenarioContext, must } from './scenarios/context.ts';
 import { contextCost } from './scenarios/context-cost.ts';
+import { httpFloor } from './scenarios/http-floor.ts';
 import { httpVsPgbench } from './scenarios/http-vs-pgbench.ts';
 import { knowledgeSearch, knowledgeSearchSettings } from './scenarios/knowledge-search.ts';
 import { membershipScaling } from './scenarios/membership-scaling.ts';
@@ -281,7 +282,7 @@ async function setUpCore(
   await pg.createBypassRole();
   const tenantIds = await benchTenantIds(pg.url);
   const rows = await sampleRows(pg.url, settings.sampleRows);
-  const dbContext: DbScenarioContext = { database, user: manyTenantsUser, rows, tenantIds, settings };
+  const dbContext: DbScenarioContext = { database, url: pg.url, user: manyTenantsUser, rows, tenantIds, settings };
 
   // One row of a tenant both users belong to.
   const target = await newestRowOf(pg.url, must(tenantIds[0], 'tenant'));
@@ -299,7 +300,7 @@ async function setUpCore(
     tenantId: target.tenantId,
     rowId: target.id,
     database,
-    pg: { host: pg.host, port: pg.port, name: pg.name },
+    pg: { host: pg.host, port: pg.port, name: pg.name, appUrl: pg.appUrl },
     workDir,
     settings,
   };
@@ -311,9 +312,10 @@ async function measureCore({ dbContext, httpContext }: Core): Promise<Comparison
   const comparisons: Comparison[] = [];
   comparisons.push(await timed('rls_cost_get', () => rlsCostGet(dbContext)));
   comparisons.push(await timed('rls_cost_list', () => rlsCostList(dbContext)));
-  comparisons.push(await timed('context_cost', () => contextCost(dbContext)));
+  comparisons.push(...(await timed('context_cost', () => contextCost(dbContext))));
   comparisons.push(await timed('rls_cost_get_sql', () => rlsCostSql(httpContext)));
   comparisons.push(await timed('http_vs_pgbench', () => httpVsPgbench(httpContext)));
+  comparisons.push(...(await timed('http_floor', () => httpFloor(httpContext))));
   comparisons.push(await timed('trpc_vs_rest', () => trpcVsRest(httpContext)));
   comparisons.push(await timed('session_vs_api_key', () => sessionVsApiKey(httpContext)));
   comparisons.push(await timed('membership_scaling', () => membershipScaling(httpContext)));

@@ -11,6 +11,8 @@ import type { BenchSettings } from '../settings.ts';
 export interface DbScenarioContext {
   /** Opened with the owner URL only, so each transaction switches role (the request role, or the bypass role). */
   database: Database;
+  /** That owner URL, for the scenarios that measure the driver alone. */
+  url: string;
   /** A member (admin) of every benchmark tenant. */
   user: BenchUser;
   rows: BenchRow[];
@@ -31,7 +33,8 @@ export interface HttpScenarioContext {
   rowId: string;
   /** Builds statements (Drizzle's toSQL) for the pgbench script; nothing runs on it. */
   database: Database;
-  pg: { host: string; port: string; name: string };
+  /** The run's database; `appUrl` logs in as the request role. */
+  pg: { host: string; port: string; name: string; appUrl: string };
   /** Scratch directory for pgbench scripts and logs; removed by the run. */
   workDir: string;
   settings: BenchSettings;
@@ -61,9 +64,9 @@ export function expectCount(rows: unknown[], expected: number, what: string): vo
   if (rows.length !== expected) throw new Error(`${what}: expected ${expected} rows, got ${rows.length}`);
 }
 
-/** The closed-loop settings of the in-process scenarios. */
-export function loopOptions(ctx: DbScenarioContext) {
-  const { concurrency, seconds, maxOperations } = ctx.settings.db;
+/** The closed-loop settings of the in-process scenarios (their workers, unless `concurrency` says otherwise). */
+export function loopOptions(ctx: DbScenarioContext, concurrency = ctx.settings.db.concurrency) {
+  const { seconds, maxOperations } = ctx.settings.db;
   return { concurrency, durationMs: seconds * 1000, maxOperations };
 }
 
@@ -82,7 +85,7 @@ export function userVariables(user: BenchUser): Record<string, string> {
 }
 
 /**
- * A pgbench script of audit.get's transaction for the context's row: BEGIN,
+ * A pgbench script of audit.get's transaction for the context's row: BEGIN READ ONLY,
  * the given enter statement (whose parameters other than the tenant are named
  * by `principal`), the Drizzle query audit.get runs, COMMIT.
  */
@@ -107,6 +110,8 @@ export function writeAuditGetScript(
       { text: enter.text, names: namesOf(enter.params, byValue) },
       { text: select.sql, names: namesOf(select.params, byValue) },
     ],
+    // audit.get is a query: withTenant opens its transaction READ ONLY.
+    'BEGIN READ ONLY',
   );
   return { path, variables };
 }

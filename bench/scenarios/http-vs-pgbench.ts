@@ -31,20 +31,30 @@ export const isTargetRow = (ctx: HttpScenarioContext) => (body: unknown) => (bod
 export async function httpVsPgbench(ctx: HttpScenarioContext): Promise<Comparison> {
   const { connections, seconds, rounds } = ctx.settings.http;
   await expectJson(restUrl(ctx), keyHeaders(ctx), isTargetRow(ctx));
-  const script = writeAuditGetScript(
-    ctx,
-    { api_key_id: ctx.apiKey.id },
-    apiKeyEnterStatementOf(ctx.tenantId, ctx.apiKey.id),
-    'audit-get-api-key.sql',
-  );
   const rest: Variant = {
     label: `REST GET /api/v1/audit-log/{id}, API key, ${connections} connections`,
     key: 'http_rest_key',
     measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
   };
-  const pgbench: Variant = {
+  const pgbench = apiKeyPgbench(ctx, 'pgbench');
+  return compare('http_vs_pgbench', rest, pgbench, { rounds, warmup: true });
+}
+
+/**
+ * pgbench sending audit.get's transaction as an API key's request opens it (the key's enter statement), as
+ * the request role, with as many clients as autocannon has connections, for as long.
+ */
+export function apiKeyPgbench(ctx: HttpScenarioContext, key: string): Variant {
+  const { connections, seconds } = ctx.settings.http;
+  const script = writeAuditGetScript(
+    ctx,
+    { api_key_id: ctx.apiKey.id },
+    apiKeyEnterStatementOf(ctx.tenantId, ctx.apiKey.id),
+    `audit-get-api-key-${key}.sql`,
+  );
+  return {
     label: `pgbench, same transaction, ${connections} clients`,
-    key: 'pgbench',
+    key,
     measure: () =>
       runPgbench({
         script: script.path,
@@ -58,5 +68,4 @@ export async function httpVsPgbench(ctx: HttpScenarioContext): Promise<Compariso
         workDir: ctx.workDir,
       }),
   };
-  return compare('http_vs_pgbench', rest, pgbench, { rounds, warmup: true });
 }
