@@ -66,7 +66,7 @@ export class ApiKeyCache {
 
   constructor(
     private readonly ttlMs = 60_000,
-    private readonly maxEntries = 10_000,
+    private readonly maxEntries = 50_000,
   ) {}
 
   get(secretHash: string, now = Date.now()): ApiKeyPrincipal | undefined {

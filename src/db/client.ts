@@ -295,7 +295,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   let waiting = 0;
   let observer: TransactionObserver | undefined;
   /**
-   * Set when a statement failed because the database could not be reached, cleared when one succeeds.
+   * Set when a statement failed because the database could not be reached, cleared when the plain
+   * statement below succeeds.
    * postgres.js 3.4.9 keeps a reserve() whose connection attempt failed in its queue, already rejected, and
    * later hands it the next connection that opens, which is then lost to the pool (a plain statement has no
    * such entry). So while the database is known to be unreachable, a transaction first asks with a plain

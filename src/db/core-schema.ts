@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, pgPolicy, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from '../auth/schema.ts';
-import { appRole, CURRENT_USER_SQL, IS_PLATFORM_ADMIN_SQL, tenantTable, timestamps } from './tenant-table.ts';
+import { appRole, OWN_MEMBERSHIP_SQL, tenantTable, timestamps } from './tenant-table.ts';
 
 export const ROLES = ['owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
@@ -28,11 +28,8 @@ export const memberships = tenantTable(
     extra: (t) => [
       index('memberships_user_idx').on(t.userId, t.tenantId),
       check('memberships_role_check', sql.raw(`role in ('owner', 'admin', 'member')`)),
-      pgPolicy('memberships_own_select', {
-        for: 'select',
-        to: appRole,
-        using: sql.raw(`user_id = ${CURRENT_USER_SQL} or ${IS_PLATFORM_ADMIN_SQL}`),
-      }),
+      pgPolicy('memberships_own_select', { for: 'select', to: appRole, using: sql.raw(OWN_MEMBERSHIP_SQL) }),
     ],
+    readOnEveryRequest: true,
   },
 );

@@ -29,6 +29,18 @@ export const appRole = pgRole(APP_ROLE).existing();
  */
 export const CURRENT_TENANT_SQL = "(select nullif(current_setting('app.tenant_id', true), '')::uuid)";
 export const CURRENT_USER_SQL = "(select nullif(current_setting('app.user_id', true), '')::uuid)";
+
+/**
+ * The same settings without the sub-select, for the tables every request reads by key before its own
+ * queries: tenants, memberships and API keys, in the enter statements (`app.enter_tenant`,
+ * `app.enter_api_key`). A sub-select becomes an InitPlan, evaluated once per statement but set up by the
+ * executor on every statement, expression compilation included; for the one or two rows such a lookup
+ * reads, evaluating the setting per row costs less. (Where a query also says `tenant_id = $1`, as every
+ * module query does, PostgreSQL compares the setting once either way.)
+ */
+const CURRENT_TENANT_EXPR = "nullif(current_setting('app.tenant_id', true), '')::uuid";
+const CURRENT_USER_EXPR = "nullif(current_setting('app.user_id', true), '')::uuid";
+const IS_PLATFORM_ADMIN_EXPR = "coalesce(current_setting('app.platform_admin', true), '') = 'on'";
 /** Set only by the background worker's transactions (db/tenant.ts), for the job queue and outbox pruning. */
 export const IS_WORKER_SQL = "(select coalesce(current_setting('app.worker', true), '') = 'on')";
 export const IS_PLATFORM_ADMIN_SQL = "(select coalesce(current_setting('app.platform_admin', true), '') = 'on')";
@@ -73,21 +85,25 @@ export const tenants = appSchema
       pgPolicy('tenants_select', {
         for: 'select',
         to: appRole,
-        using: sql.raw(`id = ${CURRENT_TENANT_SQL} or ${IS_PLATFORM_ADMIN_SQL} or app.tenant_visible_to_user(id)`),
+        using: sql.raw(`id = ${CURRENT_TENANT_EXPR} or ${IS_PLATFORM_ADMIN_EXPR} or app.tenant_visible_to_user(id)`),
       }),
-      pgPolicy('tenants_insert', { for: 'insert', to: appRole, withCheck: sql.raw(`id = ${CURRENT_TENANT_SQL}`) }),
+      pgPolicy('tenants_insert', { for: 'insert', to: appRole, withCheck: sql.raw(`id = ${CURRENT_TENANT_EXPR}`) }),
       pgPolicy('tenants_update', {
         for: 'update',
         to: appRole,
-        using: sql.raw(`id = ${CURRENT_TENANT_SQL}`),
-        withCheck: sql.raw(`id = ${CURRENT_TENANT_SQL}`),
+        using: sql.raw(`id = ${CURRENT_TENANT_EXPR}`),
+        withCheck: sql.raw(`id = ${CURRENT_TENANT_EXPR}`),
       }),
-      pgPolicy('tenants_delete', { for: 'delete', to: appRole, using: sql.raw(`id = ${CURRENT_TENANT_SQL}`) }),
+      pgPolicy('tenants_delete', { for: 'delete', to: appRole, using: sql.raw(`id = ${CURRENT_TENANT_EXPR}`) }),
     ],
   )
   .enableRLS();
 
-const tenantMatches = sql.raw(`tenant_id = ${CURRENT_TENANT_SQL}`);
+const tenantMatchesOncePerStatement = sql.raw(`tenant_id = ${CURRENT_TENANT_SQL}`);
+const tenantMatchesPerRow = sql.raw(`tenant_id = ${CURRENT_TENANT_EXPR}`);
+
+/** The memberships' own-rows policy: a user's memberships in every tenant, and all of them to a platform admin. */
+export const OWN_MEMBERSHIP_SQL = `user_id = ${CURRENT_USER_EXPR} or ${IS_PLATFORM_ADMIN_EXPR}`;
 
 type WithTenantId<TColumns> = TColumns & { tenantId: ReturnType<typeof tenantIdColumn> };
 const tenantIdColumn = () =>
@@ -100,6 +116,11 @@ interface TenantTableOptions<TName extends string, TColumns extends Record<strin
   key: (keyof TColumns & string)[];
   /** Further indexes and unique constraints (lead them with tenant_id), composite foreign keys, checks and extra permissive policies. */
   extra?: (table: BuildExtraConfigColumns<TName, WithTenantId<TColumns>, 'pg'>) => PgTableExtraConfigValue[];
+  /**
+   * Read by key in every request's enter statement (memberships, API keys): the policies compare with the
+   * setting itself instead of a sub-select of it (see CURRENT_TENANT_EXPR). Other tables keep the sub-select.
+   */
+  readOnEveryRequest?: true;
 }
 
 /**
@@ -118,6 +139,7 @@ export function tenantTable<TName extends string, TColumns extends Record<string
   return appSchema
     .table(name, allColumns, (t) => {
       const keyColumns = options.key.map((k) => (t as Record<string, never>)[k]);
+      const tenantMatches = options.readOnEveryRequest ? tenantMatchesPerRow : tenantMatchesOncePerStatement;
       return [
         primaryKey({ name: `${name}_pkey`, columns: [t.tenantId, ...(keyColumns as never[])] }),
         pgPolicy(`${name}_tenant_select`, { for: 'select', to: appRole, using: tenantMatches }),

@@ -66,3 +66,13 @@ it('never interpolates into raw SQL in module code', () => {
     .map((f) => f.path);
   expect(offenders).toEqual([]);
 });
+
+it('serves exactly the queries by GET over REST: reads run read-only transactions, writes never go by GET', async () => {
+  const { restRoutes } = await import('../../src/api/rest.ts');
+  const routes = restRoutes();
+  expect(routes.length).toBeGreaterThan(50);
+  const mismatched = routes
+    .filter((route) => (route.method === 'GET') !== (route.procedure._def.type === 'query'))
+    .map((route) => `${route.method} ${route.path} is a ${route.procedure._def.type}`);
+  expect(mismatched).toEqual([]);
+});
