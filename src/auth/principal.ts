@@ -33,8 +33,8 @@ export interface SessionService {
   enterTenant(identity: UserIdentity, tenantId: string): Promise<MemberPrincipal>;
   /**
    * The tenant principal of a presented API key, or null if it is malformed, unknown, revoked or expired.
-   * Resolved keys are remembered for a minute (see `ApiKeyCache`): every tenant transaction checks the key
-   * again as it opens, so a revoked key is refused on its next request all the same.
+   * Resolved keys are remembered (see `ApiKeyCache`): every tenant transaction checks the key again as it
+   * opens, so a revoked key is refused on its next request all the same.
    */
   fromApiKey(secret: string): Promise<ApiKeyPrincipal | null>;
   /** Drops a key from this process's cache at once (it was just revoked here). */
@@ -53,37 +53,61 @@ export interface SessionService {
 
 /**
  * Resolved API keys of this process, by the SHA-256 of their secret. Resolving a key is a statement of its
- * own, before the request's tenant transaction; remembering the result saves it on every later request of
- * the key. That is safe because the resolution only names the key's tenant, role ceiling and scopes, which
- * never change, and the plan its rate limit uses; whether the key is still live (not revoked or expired, its
- * tenant not deleted) is checked again by `app.enter_api_key` as every tenant transaction opens, and by
- * `stillAllowed` before a realtime socket opens. An entry lives a minute, so the plan and `last_used_at`
- * (written by the resolution, at most once a minute) stay about a minute fresh. Unknown keys are not
- * remembered: guessing costs a statement per guess, as before, and is rate limited by address.
+ * own, before the request's tenant transaction; remembering the result saves it on the key's later requests.
+ * That is safe because the resolution only names the key's tenant, role ceiling and scopes, which never
+ * change, and the plan its rate limit uses; whether the key is still live (not revoked or expired, its tenant
+ * not deleted) is checked again by `app.enter_api_key` as every tenant transaction opens, and by
+ * `stillAllowed` before a realtime socket opens.
+ *
+ * An entry is served for up to five minutes. Once it is a minute old, the next request that uses it starts a
+ * new resolution in the background and goes on with the entry: so a key in use keeps its plan and its
+ * `last_used_at` (written by the resolution, at most once a minute) a minute fresh, and a key that was
+ * revoked elsewhere leaves the cache then, without any request waiting for the statement. Keys used less
+ * often than every five minutes are resolved on the request, as without a cache. Unknown keys are not
+ * remembered: guessing costs a statement per guess, and is rate limited by address.
  */
 export class ApiKeyCache {
-  private readonly entries = new Map<string, { principal: ApiKeyPrincipal; expiresAt: number }>();
+  private readonly entries = new Map<string, { principal: ApiKeyPrincipal; resolvedAt: number; refreshing: boolean }>();
 
   constructor(
-    private readonly ttlMs = 60_000,
+    private readonly refreshAfterMs = 60_000,
+    private readonly maxAgeMs = 5 * 60_000,
+    // About half a kilobyte each: 25 MB at the most.
     private readonly maxEntries = 50_000,
   ) {}
 
-  get(secretHash: string, now = Date.now()): ApiKeyPrincipal | undefined {
+  /** The remembered principal, and whether it is time to resolve the key again (the caller does, once). */
+  get(secretHash: string, now = Date.now()): { principal: ApiKeyPrincipal; refresh: boolean } | undefined {
     const entry = this.entries.get(secretHash);
     if (!entry) return undefined;
-    if (entry.expiresAt > now) return entry.principal;
-    this.entries.delete(secretHash);
-    return undefined;
+    const age = now - entry.resolvedAt;
+    if (age >= this.maxAgeMs) {
+      this.entries.delete(secretHash);
+      return undefined;
+    }
+    const refresh = age >= this.refreshAfterMs && !entry.refreshing;
+    if (refresh) entry.refreshing = true;
+    return { principal: entry.principal, refresh };
   }
 
   set(secretHash: string, principal: ApiKeyPrincipal, now = Date.now()): void {
-    // Maps keep insertion order: when full, the entry stored longest ago goes first.
+    this.entries.delete(secretHash);
+    // Maps keep insertion order: when full, the entry resolved longest ago goes first.
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(secretHash, { principal, expiresAt: now + this.ttlMs });
+    this.entries.set(secretHash, { principal, resolvedAt: now, refreshing: false });
+  }
+
+  /** A background resolution failed (the database is away, say): the next request may try again. */
+  refreshFailed(secretHash: string): void {
+    const entry = this.entries.get(secretHash);
+    if (entry) entry.refreshing = false;
+  }
+
+  forgetHash(secretHash: string): void {
+    this.entries.delete(secretHash);
   }
 
   forget(apiKeyId: string): void {
@@ -119,13 +143,20 @@ export function createSessionService(auth: Auth, database: Database, apiKeys = n
       // The checksum refuses typos and invented keys without a database round trip.
       if (!isWellFormedApiKey(secret)) return null;
       const secretHash = hashApiKey(secret);
+      const resolve = async () => {
+        const key = await resolveApiKey(database, secretHash);
+        if (!key) {
+          apiKeys.forgetHash(secretHash);
+          return null;
+        }
+        const principal = bindToDatabase(database, { kind: 'apiKey' as const, ...key });
+        apiKeys.set(secretHash, principal);
+        return principal;
+      };
       const known = apiKeys.get(secretHash);
-      if (known) return known;
-      const key = await resolveApiKey(database, secretHash);
-      if (!key) return null;
-      const principal = bindToDatabase(database, { kind: 'apiKey' as const, ...key });
-      apiKeys.set(secretHash, principal);
-      return principal;
+      if (!known) return resolve();
+      if (known.refresh) resolve().catch(() => apiKeys.refreshFailed(secretHash));
+      return known.principal;
     },
 
     forgetApiKey: (apiKeyId) => apiKeys.forget(apiKeyId),
