@@ -70,6 +70,33 @@ async function sampleContacts(owner: OwnerSql, layout: CrmLayout, perLayout: num
   return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
 }
 
+/**
+ * One unmeasured request per key (a page of one contact), in both layouts, before measuring. The scenario
+ * models integrators whose keys are in use: a server process remembers a resolved key and resolves it again
+ * in the background while it is used (auth/principal.ts), so only a key's first request in five minutes
+ * waits for its resolution. Without this pass, A's 10,000 keys would be met for the first time during the
+ * rounds and B's 10 at once, and the ratio would measure that instead of the tenant count.
+ */
+async function warmKeys(ctx: TenantScaleContext, tenantIds: string[], keys: Map<string, string>): Promise<void> {
+  let n = 0;
+  let failure: string | undefined;
+  const next = (): PlannedRequest => {
+    const tenantId = must(tenantIds[n++ % tenantIds.length], 'tenant');
+    return {
+      kind: 'warm-up',
+      method: 'GET',
+      path: '/api/v1/crm/contacts?limit=1',
+      headers: { 'x-api-key': must(keys.get(tenantId), 'key') },
+      check(status, body) {
+        if (status !== 200) failure ??= `warm-up in ${tenantId}: ${status} ${body.slice(0, 200)}`;
+      },
+    };
+  };
+  const { connections } = ctx.settings.http;
+  await runPlannedRequests({ url: ctx.baseUrl, clients: [{ connections, next }], seconds: 300, maxRequests: tenantIds.length });
+  if (failure) throw new Error(`tenant_scale: ${failure}`);
+}
+
 export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparisons: Comparison[]; keys: Observation }> {
   const { connections, seconds, rounds } = ctx.settings.http;
   const { many, few } = ctx;
@@ -79,6 +106,7 @@ export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparison
     role: 'member',
     scopes: ['crm:read'],
   });
+  await warmKeys(ctx, [...many.tenantIds, ...few.tenantIds], keys);
   const samples = ctx.settings.tenantScale.getSamplesPerLayout;
   const [manySample, fewSample] = [await sampleContacts(ctx.owner, many, samples), await sampleContacts(ctx.owner, few, samples)];
   const startedAt = new Date();
@@ -147,8 +175,8 @@ export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparison
       { part: 'list', name: 'tenant_scale_list', label: 'GET /api/v1/crm/contacts' },
     ],
   );
-  // Resolving a key writes its last_used_at when that is older than a minute (app.resolve_api_key): a write
-  // in the request path whose frequency grows with the number of keys in use. How many keys it touched:
+  // Resolving a key writes its last_used_at when that is older than a minute (app.resolve_api_key): work whose
+  // frequency grows with the number of keys in use, done in the background for keys in use. How many keys it touched:
   const [touched] = await ctx.owner.query<{ many: number; few: number }>(
     `select count(*) filter (where tenant_id = any($1::uuid[]))::int as many,
             count(*) filter (where tenant_id = any($2::uuid[]))::int as few
@@ -156,7 +184,7 @@ export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparison
     [many.tenantIds, few.tenantIds, startedAt],
   );
   const summary = [
-    `keys whose last_used_at was written while measuring (at most once a minute each, in the request): ` +
+    `keys whose last_used_at was written while measuring (at most once a minute each, by a background resolution): ` +
       `${touched?.many ?? 0} of ${many.tenants} (A), ${touched?.few ?? 0} of ${few.tenants} (B)`,
   ];
   console.error(`  ${summary[0]}`);
