@@ -30,6 +30,5 @@ export const memberships = tenantTable(
       check('memberships_role_check', sql.raw(`role in ('owner', 'admin', 'member')`)),
       pgPolicy('memberships_own_select', { for: 'select', to: appRole, using: sql.raw(OWN_MEMBERSHIP_SQL) }),
     ],
-    readOnEveryRequest: true,
   },
 );

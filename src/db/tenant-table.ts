@@ -24,19 +24,21 @@ export const appRole = pgRole(APP_ROLE).existing();
 
 /**
  * The current tenant, or NULL when no context is set. `nullif` turns the empty
- * string of an unset setting into NULL instead of a cast error, and the
- * sub-select makes PostgreSQL evaluate it once per statement.
+ * string of an unset setting into NULL instead of a cast error. The sub-select
+ * makes it an InitPlan, evaluated once per statement: for the policies that
+ * compare it inside sub-queries of their own (users, shared agents, the job
+ * queue's enqueue check); tenant tables use the plain form below.
  */
 export const CURRENT_TENANT_SQL = "(select nullif(current_setting('app.tenant_id', true), '')::uuid)";
 export const CURRENT_USER_SQL = "(select nullif(current_setting('app.user_id', true), '')::uuid)";
 
 /**
- * The same settings without the sub-select, for the tables every request reads by key before its own
- * queries: tenants, memberships and API keys, in the enter statements (`app.enter_tenant`,
- * `app.enter_api_key`). A sub-select becomes an InitPlan, evaluated once per statement but set up by the
- * executor on every statement, expression compilation included; for the one or two rows such a lookup
- * reads, evaluating the setting per row costs less. (Where a query also says `tenant_id = $1`, as every
- * module query does, PostgreSQL compares the setting once either way.)
+ * The same settings as plain expressions, for the policies of tenant tables (tenantTable) and of tenants and
+ * memberships. Under a sub-select they would be InitPlans: evaluated once per statement, but set up by the
+ * executor on every statement, expression compilation included, which cost every request's enter statement
+ * (tenants, memberships, API keys) and every query a few microseconds apiece. Plain, they are evaluated
+ * where needed: once per statement as a one-time filter where the query also says `tenant_id = $1`, as every
+ * module query does; as an index condition, once per scan, where it does not.
  */
 const CURRENT_TENANT_EXPR = "nullif(current_setting('app.tenant_id', true), '')::uuid";
 const CURRENT_USER_EXPR = "nullif(current_setting('app.user_id', true), '')::uuid";
@@ -99,8 +101,7 @@ export const tenants = appSchema
   )
   .enableRLS();
 
-const tenantMatchesOncePerStatement = sql.raw(`tenant_id = ${CURRENT_TENANT_SQL}`);
-const tenantMatchesPerRow = sql.raw(`tenant_id = ${CURRENT_TENANT_EXPR}`);
+const tenantMatches = sql.raw(`tenant_id = ${CURRENT_TENANT_EXPR}`);
 
 /** The memberships' own-rows policy: a user's memberships in every tenant, and all of them to a platform admin. */
 export const OWN_MEMBERSHIP_SQL = `user_id = ${CURRENT_USER_EXPR} or ${IS_PLATFORM_ADMIN_EXPR}`;
@@ -116,11 +117,6 @@ interface TenantTableOptions<TName extends string, TColumns extends Record<strin
   key: (keyof TColumns & string)[];
   /** Further indexes and unique constraints (lead them with tenant_id), composite foreign keys, checks and extra permissive policies. */
   extra?: (table: BuildExtraConfigColumns<TName, WithTenantId<TColumns>, 'pg'>) => PgTableExtraConfigValue[];
-  /**
-   * Read by key in every request's enter statement (memberships, API keys): the policies compare with the
-   * setting itself instead of a sub-select of it (see CURRENT_TENANT_EXPR). Other tables keep the sub-select.
-   */
-  readOnEveryRequest?: true;
 }
 
 /**
@@ -139,7 +135,6 @@ export function tenantTable<TName extends string, TColumns extends Record<string
   return appSchema
     .table(name, allColumns, (t) => {
       const keyColumns = options.key.map((k) => (t as Record<string, never>)[k]);
-      const tenantMatches = options.readOnEveryRequest ? tenantMatchesPerRow : tenantMatchesOncePerStatement;
       return [
         primaryKey({ name: `${name}_pkey`, columns: [t.tenantId, ...(keyColumns as never[])] }),
         pgPolicy(`${name}_tenant_select`, { for: 'select', to: appRole, using: tenantMatches }),

@@ -42,7 +42,5 @@ export const apiKeys = tenantTable(
         using: sql.raw(`secret_hash = nullif(current_setting('app.api_key_hash', true), '')`),
       }),
     ],
-    // app.enter_api_key reads the key in every request of the key.
-    readOnEveryRequest: true,
   },
 );
