@@ -7,6 +7,11 @@ export interface Measurement {
   p50Ms: number;
   p95Ms: number;
   operations: number;
+  /**
+   * CPU time (user and system) the benchmark process spent per operation, for loops that run inside it
+   * (closedLoop): what the client side of an operation costs, apart from the database's and the waiting.
+   */
+  clientCpuUs?: number;
   /** The same run split by kind of operation (e.g. get and list), each measured over its own operations. */
   parts?: Record<string, Measurement>;
 }
@@ -25,6 +30,7 @@ export interface VariantSummary {
   rate: number;
   p50Ms: number;
   p95Ms: number;
+  clientCpuUs?: number;
 }
 
 export interface Comparison {
@@ -55,10 +61,13 @@ function summary(variant: { label: string; key: string }, runs: Measurement[]): 
     rate: median(runs.map((r) => r.rate)),
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p95Ms: median(runs.map((r) => r.p95Ms)),
+    ...(runs.every((r) => r.clientCpuUs !== undefined) && { clientCpuUs: median(runs.map((r) => r.clientCpuUs ?? 0)) }),
   };
 }
 
-const show = (m: Measurement) => `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50Ms.toFixed(2)} ms p95 ${m.p95Ms.toFixed(2)} ms`;
+const show = (m: Measurement) =>
+  `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50Ms.toFixed(2)} ms p95 ${m.p95Ms.toFixed(2)} ms` +
+  (m.clientCpuUs === undefined ? '' : ` cpu ${m.clientCpuUs.toFixed(0)} us/op`);
 
 /**
  * Measures A and B side by side: interleaved rounds (A B, then B A, so that

@@ -84,6 +84,8 @@ export async function loadData(url: string, spec: DataSpec, members: BenchMember
       );
     });
     await sql.unsafe('vacuum (analyze) app.tenants, app.memberships, auth.users, app.audit_log');
+    // Writes the loaded pages out now: otherwise the checkpointer flushes them during the first comparisons.
+    await sql.unsafe('checkpoint');
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -20,6 +20,7 @@ export async function closedLoop(op: (n: number) => Promise<void>, options: Loop
   let next = 0;
   let failure: unknown;
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const deadline = started + options.durationMs;
   const worker = async () => {
     while (failure === undefined && next < options.maxOperations && performance.now() < deadline) {
@@ -37,11 +38,13 @@ export async function closedLoop(op: (n: number) => Promise<void>, options: Loop
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   if (failure !== undefined) throw failure;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
   return {
     rate: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     operations: latencies.length,
+    clientCpuUs: (cpu.user + cpu.system) / Math.max(1, latencies.length),
   };
 }
 

@@ -73,6 +73,7 @@ export function buildResults(
       figures[`${v.key}_per_s`] = round(v.rate, 1);
       figures[`${v.key}_p50_ms`] = round(v.p50Ms);
       figures[`${v.key}_p95_ms`] = round(v.p95Ms);
+      if (v.clientCpuUs !== undefined) figures[`${v.key}_client_cpu_us`] = round(v.clientCpuUs, 1);
     }
   }
   for (const o of observations) {
@@ -110,7 +111,10 @@ export function printTable(comparisons: Comparison[], observations: Observation[
       `${pad(c.name, 25)}${c.ratio.toFixed(3).padStart(7)}${wanted.padStart(8)}  ${pad(verdict, 6)}  ${c.metric === 'p95' ? 'p95 ' : ''}rounds: ${c.ratios.join(' ')}`,
     );
     for (const [tag, v] of [['A', c.a] as const, ['B', c.b] as const]) {
-      lines.push(`${' '.repeat(29)}${tag} ${num(v.rate)}/s  p50 ${num(v.p50Ms, 2)} ms  p95 ${num(v.p95Ms, 2)} ms  ${v.label}`);
+      const cpu = v.clientCpuUs === undefined ? '' : `  cpu ${num(v.clientCpuUs)} us/op`;
+      lines.push(
+        `${' '.repeat(29)}${tag} ${num(v.rate)}/s  p50 ${num(v.p50Ms, 2)} ms  p95 ${num(v.p95Ms, 2)} ms${cpu}  ${v.label}`,
+      );
     }
   }
   for (const o of observations) {
@@ -148,14 +152,18 @@ export function figuresMarkdown(comparisons: Comparison[], observations: Observa
   }
   lines.push(
     '',
-    'Absolute figures (medians over the rounds):',
+    'Absolute figures (medians over the rounds; client CPU: the benchmark process per operation, for the in-process loops):',
     '',
-    '| Variant | Per second | p50 ms | p95 ms |',
-    '|---|---|---|---|',
+    '| Variant | Per second | p50 ms | p95 ms | Client CPU us/op |',
+    '|---|---|---|---|---|',
   );
   for (const c of comparisons) {
-    for (const v of [c.a, c.b])
-      lines.push(`| ${v.label} | ${Math.round(v.rate).toLocaleString('en')} | ${cell(v.p50Ms, 2)} | ${cell(v.p95Ms, 2)} |`);
+    for (const v of [c.a, c.b]) {
+      const cpu = v.clientCpuUs === undefined ? '' : Math.round(v.clientCpuUs).toLocaleString('en');
+      lines.push(
+        `| ${v.label} | ${Math.round(v.rate).toLocaleString('en')} | ${cell(v.p50Ms, 2)} | ${cell(v.p95Ms, 2)} | ${cpu} |`,
+      );
+    }
   }
   lines.push('', 'Observed scenarios:', '');
   for (const o of observations) lines.push(`- \`${o.name}\`: ${o.summary.map((s) => s.trim()).join('; ')}`);

@@ -201,6 +201,8 @@ export async function loadCrmLayouts(owner: OwnerSql, contacts: number, specs: C
     throw error;
   }
   await owner.query('vacuum (analyze) app.tenants, app.memberships, auth.users, app.crm_contacts');
+  // As loadData: the loaded pages are written out before anything is measured.
+  await owner.query('checkpoint');
   const loaded = await owner.query<{ layout: string; tenants: number; contacts: number }>(
     `select split_part(t.slug, '-', 2) as layout, count(distinct t.id)::int as tenants, count(*)::int as contacts
        from app.crm_contacts c join app.tenants t on t.id = c.tenant_id

@@ -175,8 +175,8 @@ export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparison
       { part: 'list', name: 'tenant_scale_list', label: 'GET /api/v1/crm/contacts' },
     ],
   );
-  // Resolving a key writes its last_used_at when that is older than a minute (app.resolve_api_key): work whose
-  // frequency grows with the number of keys in use, done in the background for keys in use. How many keys it touched:
+  // Resolving a key writes its last_used_at when that is older than a minute (app.resolve_api_key): on the key's
+  // first request, then in the background every five minutes while it is in use. How many keys it touched:
   const [touched] = await ctx.owner.query<{ many: number; few: number }>(
     `select count(*) filter (where tenant_id = any($1::uuid[]))::int as many,
             count(*) filter (where tenant_id = any($2::uuid[]))::int as few
@@ -184,7 +184,7 @@ export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparison
     [many.tenantIds, few.tenantIds, startedAt],
   );
   const summary = [
-    `keys whose last_used_at was written while measuring (at most once a minute each, by a background resolution): ` +
+    `keys whose last_used_at was written while measuring (by a background resolution, every five minutes while in use): ` +
       `${touched?.many ?? 0} of ${many.tenants} (A), ${touched?.few ?? 0} of ${few.tenants} (B)`,
   ];
   console.error(`  ${summary[0]}`);
