@@ -10,6 +10,11 @@ import type { DataSpec } from './data.ts';
  */
 export interface BenchSettings {
   mode: 'quick' | 'full';
+  /**
+   * Whether each comparison first runs both variants once, unrecorded (caches, prepared statements, JIT).
+   * The quick run skips it to stay within its budget; the median of its rounds absorbs a cold first one.
+   */
+  warmup: boolean;
   data: DataSpec;
   /** Rows sampled for the in-process scenarios (walked in the same order by every variant). */
   sampleRows: number;
@@ -71,13 +76,14 @@ export function settingsFor(quick: boolean): BenchSettings {
   if (quick) {
     return {
       mode: 'quick',
+      warmup: false,
       data: { rows: 100_000, tenants: 1_000 },
       sampleRows: 2_000,
       fewTenants: 3,
       db: { concurrency: 4, poolSize: 4, seconds: 0.5, rounds: 3, maxOperations: 500_000 },
       crm: { contacts: 50_000, manyTenants: 1_000, fewTenants: 10 },
       tenantScale: { manyTenants: 2_000, getSamplesPerLayout: 2_000 },
-      mixed: { tenants: 100, seconds: 5, warmupSeconds: 1, maxRequests: 50_000 },
+      mixed: { tenants: 100, seconds: 3, warmupSeconds: 1, maxRequests: 50_000 },
       pglite: { tenants: 8, contactsPerTenant: 250, seconds: 1, rounds: 3, maxRequests: 20_000 },
       sql: { clients: 4, seconds: 1, rounds: 3 },
       http: { connections: 8, serverPoolSize: 10, seconds: 1, rounds: 3 },
@@ -87,6 +93,7 @@ export function settingsFor(quick: boolean): BenchSettings {
   }
   return {
     mode: 'full',
+    warmup: true,
     data: { rows: 1_000_000, tenants: 1_000 },
     sampleRows: 5_000,
     fewTenants: 3,

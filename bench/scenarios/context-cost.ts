@@ -32,7 +32,7 @@ export async function contextCost(ctx: DbScenarioContext): Promise<Comparison[]>
     key: 'context_autocommit',
     measure: () => closedLoop(getAutocommit, loopOptions(ctx, 1)),
   };
-  const rounds = { rounds: ctx.settings.db.rounds, warmup: true };
+  const rounds = { rounds: ctx.settings.db.rounds, warmup: ctx.settings.warmup };
   const comparisons = [await compare('context_cost', tenantTransaction, autocommit, rounds)];
   comparisons.push(
     await compare(
@@ -91,7 +91,7 @@ async function contextFloor(ctx: DbScenarioContext): Promise<Comparison> {
       }, loopOptions(ctx)),
   };
   try {
-    return await compare('context_floor_loaded', pipelined, bare, { rounds: ctx.settings.db.rounds, warmup: true });
+    return await compare('context_floor_loaded', pipelined, bare, { rounds: ctx.settings.db.rounds, warmup: ctx.settings.warmup });
   } finally {
     await sql.end({ timeout: 5 });
   }

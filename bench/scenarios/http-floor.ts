@@ -44,8 +44,8 @@ export async function httpFloor(ctx: HttpScenarioContext): Promise<Comparison[]>
   };
   try {
     const comparisons: Comparison[] = [];
-    comparisons.push(await compare('http_floor_vs_pgbench', floorVariant, pgbench, { rounds, warmup: true }));
-    comparisons.push(await compare('http_vs_floor', rest, floorVariant, { rounds, warmup: true }));
+    comparisons.push(await compare('http_floor_vs_pgbench', floorVariant, pgbench, { rounds, warmup: ctx.settings.warmup }));
+    comparisons.push(await compare('http_vs_floor', rest, floorVariant, { rounds, warmup: ctx.settings.warmup }));
     return comparisons;
   } finally {
     await floor.stop();

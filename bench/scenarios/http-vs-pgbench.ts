@@ -37,7 +37,7 @@ export async function httpVsPgbench(ctx: HttpScenarioContext): Promise<Compariso
     measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
   };
   const pgbench = apiKeyPgbench(ctx, 'pgbench');
-  return compare('http_vs_pgbench', rest, pgbench, { rounds, warmup: true });
+  return compare('http_vs_pgbench', rest, pgbench, { rounds, warmup: ctx.settings.warmup });
 }
 
 /**

@@ -27,6 +27,6 @@ export async function membershipScaling(ctx: HttpScenarioContext): Promise<Compa
     'membership_scaling',
     request(`REST GET, caller in all ${ctx.settings.data.tenants} tenants`, 'rest_many_memberships', ctx.manyTenantsUser.cookie),
     request(`REST GET, caller in ${ctx.settings.fewTenants} tenants`, 'rest_few_memberships', ctx.user.cookie),
-    { rounds, warmup: true },
+    { rounds, warmup: ctx.settings.warmup },
   );
 }

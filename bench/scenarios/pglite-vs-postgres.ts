@@ -106,7 +106,7 @@ export async function pgliteVsPostgres(ctx: PgliteContext, prepared?: PglitePrep
         postgres.server,
         new MixedWorkload(postgres.tenants),
       ),
-      { rounds, warmup: true },
+      { rounds, warmup: ctx.settings.warmup },
     );
   } finally {
     await pglite.server.stop();

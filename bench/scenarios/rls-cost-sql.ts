@@ -45,6 +45,6 @@ export async function rlsCostSql(ctx: HttpScenarioContext): Promise<Comparison> 
     'rls_cost_get_sql',
     variant(`pgbench audit.get transaction, request role (RLS), ${clients} clients`, 'sql_get_rls', underRls),
     variant(`pgbench audit.get transaction, BYPASSRLS role, ${clients} clients`, 'sql_get_bypass', bypass),
-    { rounds, warmup: true },
+    { rounds, warmup: ctx.settings.warmup },
   );
 }

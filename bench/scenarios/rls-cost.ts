@@ -69,7 +69,7 @@ export async function rlsCostGet(ctx: DbScenarioContext): Promise<Comparison> {
         );
       }, loopOptions(ctx)),
   };
-  return compare('rls_cost_get', underRls, bypass, { rounds: ctx.settings.db.rounds, warmup: true });
+  return compare('rls_cost_get', underRls, bypass, { rounds: ctx.settings.db.rounds, warmup: ctx.settings.warmup });
 }
 
 export async function rlsCostList(ctx: DbScenarioContext): Promise<Comparison> {
@@ -99,5 +99,5 @@ export async function rlsCostList(ctx: DbScenarioContext): Promise<Comparison> {
         );
       }, loopOptions(ctx)),
   };
-  return compare('rls_cost_list', underRls, bypass, { rounds: ctx.settings.db.rounds, warmup: true });
+  return compare('rls_cost_list', underRls, bypass, { rounds: ctx.settings.db.rounds, warmup: ctx.settings.warmup });
 }

@@ -23,6 +23,6 @@ export async function sessionVsApiKey(ctx: HttpScenarioContext): Promise<Compari
     'session_vs_api_key',
     request(`REST GET, session cookie, ${connections} connections`, 'rest_session', sessionHeaders(ctx)),
     request(`REST GET, API key, ${connections} connections`, 'rest_api_key', keyHeaders(ctx)),
-    { rounds, warmup: true },
+    { rounds, warmup: ctx.settings.warmup },
   );
 }

@@ -314,7 +314,7 @@ async function checkSearches(ctx: CrmScenarioContext): Promise<void> {
 export async function crmTenantScale(ctx: CrmScenarioContext): Promise<Comparison[]> {
   const { many, few } = ctx.data;
   await checkSearches(ctx);
-  const options = { rounds: ctx.settings.db.rounds, warmup: true, metric: 'p95' as const };
+  const options = { rounds: ctx.settings.db.rounds, warmup: ctx.settings.warmup, metric: 'p95' as const };
   const scenarios: Array<[string, Query[], string, string]> = [
     ['crm_list_tenant_scale', [LIST], 'contacts list first page by name', 'crm_list'],
     ['crm_search_tenant_scale', SEARCHES, 'contacts prefix and full-text search', 'crm_search'],

@@ -169,7 +169,7 @@ export async function tenantScale(ctx: TenantScaleContext): Promise<{ comparison
     'tenant_scale',
     variant(many, manySample, 'tenant_scale_many'),
     variant(few, fewSample, 'tenant_scale_few'),
-    { rounds, warmup: true, metric: 'p95' },
+    { rounds, warmup: ctx.settings.warmup, metric: 'p95' },
     [
       { part: 'get', name: 'tenant_scale_get', label: 'GET /api/v1/crm/contacts/{id}' },
       { part: 'list', name: 'tenant_scale_list', label: 'GET /api/v1/crm/contacts' },

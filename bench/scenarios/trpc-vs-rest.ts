@@ -27,5 +27,5 @@ export async function trpcVsRest(ctx: HttpScenarioContext): Promise<Comparison> 
     key: 'trpc_baseline_rest',
     measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
   };
-  return compare('trpc_vs_rest', trpc, rest, { rounds, warmup: true });
+  return compare('trpc_vs_rest', trpc, rest, { rounds, warmup: ctx.settings.warmup });
 }
