@@ -91,7 +91,10 @@ async function contextFloor(ctx: DbScenarioContext): Promise<Comparison> {
       }, loopOptions(ctx)),
   };
   try {
-    return await compare('context_floor_loaded', pipelined, bare, { rounds: ctx.settings.db.rounds, warmup: ctx.settings.warmup });
+    return await compare('context_floor_loaded', pipelined, bare, {
+      rounds: ctx.settings.db.rounds,
+      warmup: ctx.settings.warmup,
+    });
   } finally {
     await sql.end({ timeout: 5 });
   }
