@@ -131,6 +131,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       dataDir: join(config.DATA_DIR, 'pgdata'),
     }));
   await migrate(database);
+  await database.ready();
 
   configurePrices(config.AI_PRICES);
   configureKnowledge(config);

@@ -75,6 +75,13 @@ export interface Database {
   withOwnerLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Pool gauges for metrics: connections in use, idle and waiting (PGlite: one connection). */
   poolStats(): { total: number; idle: number; waiting: number };
+  /**
+   * Called once the migrations are applied: connects each pool once and keeps the database's array types it
+   * learns, so that later connections skip asking. postgres.js asks on every new connection before its first
+   * statement and drops the promise of that query, so a connection lost during it (a restart, a shutdown)
+   * ended in an unhandled rejection.
+   */
+  ready(): Promise<void>;
   /** Hears about every finished tenant transaction (one observer; the server's metrics). */
   observeTransactions(observer: TransactionObserver | undefined): void;
   close(): Promise<void>;
@@ -127,6 +134,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     withOwnerLock: (_key, fn) => fn(),
     listen: (channel, onNotify) => client.listen(channel, onNotify),
     poolStats: () => ({ total: 1, idle: waiting > 0 ? 0 : 1, waiting }),
+    ready: async () => {},
     close: () => client.close(),
   };
 }
@@ -415,6 +423,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       }
     },
     poolStats: () => ({ total: inUse, idle: Math.max(0, (options.poolSize ?? 10) - inUse), waiting }),
+    async ready() {
+      // The answer lives in the pool's options, which all its connections share.
+      await Promise.all([ownerSql.unsafe('select 1'), appSql.unsafe('select 1')]);
+      ownerSql.options.fetch_types = false;
+      appSql.options.fetch_types = false;
+    },
     async close() {
       await Promise.all([ownerSql.end({ timeout: 5 }), appSql.end({ timeout: 5 })]);
     },
