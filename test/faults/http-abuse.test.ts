@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ChildServer, kill, serverEnv, startChild } from '../support/child-server.ts';
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * Abusive HTTP clients against a real server process: bodies over the limit,
@@ -278,8 +279,8 @@ function serverConnections(port: number): number {
     const clients = Object.entries(kinds).flatMap(([kind, onConnect]) =>
       Array.from({ length: 5 }, () => ({ kind, ...rawClient(onConnect) })),
     );
-    await new Promise((r) => setTimeout(r, 200));
-    // They all hold a connection on the server now.
+    // They all hold a connection on the server once it has accepted them (a loaded machine takes a while).
+    await waitUntil('every client connected', async () => serverConnections(port) - baseline >= clients.length, 2_000, 20);
     expect(serverConnections(port) - baseline).toBeGreaterThanOrEqual(clients.length);
 
     const bound = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 10_000));
