@@ -10,6 +10,12 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** Commands held back while frozen, delivered in order on thaw, as TCP delivers them when a stalled path recovers. */
   private held: Array<() => void> | undefined;
+  /** Connections accepted since the proxy started. */
+  connections = 0;
+  /** What clients sent through the proxy, for tests that check what reaches the service. */
+  readonly sent: Buffer[] = [];
+  /** Whether to keep what clients send in `sent` (off by default: a load test's traffic would pile up). */
+  recordSent = false;
 
   /** The connection stays open but nothing reaches Redis: commands time out. */
   freeze(): void {
@@ -38,6 +44,7 @@ export class TcpProxy {
 
   start(): Promise<void> {
     const server = createServer((client) => {
+      this.connections++;
       const upstream = connect(this.targetPort, this.targetHost);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
@@ -49,6 +56,7 @@ export class TcpProxy {
         });
       }
       client.on('data', (chunk: Buffer) => {
+        if (this.recordSent) this.sent.push(chunk);
         const deliver = () => upstream.write(chunk);
         if (this.held) this.held.push(deliver);
         else deliver();
