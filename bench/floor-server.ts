@@ -1,11 +1,13 @@
 import Fastify from 'fastify';
 import postgres from 'postgres';
+import { finishedReaders } from './finished-readers.ts';
 
 /**
  * The floor of http_floor_vs_pgbench and http_vs_floor: the least an HTTP server in Node.js can do to serve
  * audit.get's transaction. One Fastify route, GET /audit-log/:id, on one postgres.js pool of the request
  * role, sends BEGIN READ ONLY, the API key's enter statement and the SELECT in one pipeline, answers the row
- * as JSON and sends COMMIT without waiting for it, releasing the connection once it is done: the same SQL,
+ * as JSON and sends COMMIT without waiting for it, ahead of the next transaction when one starts before the
+ * event loop turns (bench/finished-readers.ts), releasing the connection once it is done: the same SQL,
  * pipelined the same way as Palisade's withTenant. No authentication, no validation, no logging, no metrics.
  * Not Palisade: a reference for what the hardware allows.
  *
@@ -26,14 +28,10 @@ const sql = postgres(process.env.FLOOR_DATABASE_URL ?? '', {
 });
 const app = Fastify();
 
+const readers = finishedReaders(sql);
+
 app.get<{ Params: { id: string } }>('/audit-log/:id', async (req, reply) => {
-  const conn = await sql.reserve();
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    conn.release();
-  };
+  const conn = await readers.take();
   try {
     const begin = conn.unsafe('begin read only').execute();
     const entered = conn.unsafe(statements.enter.text, statements.enter.params as never[], { prepare: true }).execute();
@@ -41,11 +39,11 @@ app.get<{ Params: { id: string } }>('/audit-log/:id', async (req, reply) => {
     await begin;
     await entered;
     const [row] = await rows;
-    conn.unsafe('commit').then(release, release);
+    readers.finish(conn);
     return row ? reply.send(row) : reply.code(404).send({ error: 'not found' });
   } catch (error) {
     await conn.unsafe('rollback').catch(() => {});
-    release();
+    conn.release();
     throw error;
   }
 });

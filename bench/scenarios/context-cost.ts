@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { withTenant } from '../../src/db/tenant.ts';
 import { type Comparison, compare, type Variant } from '../compare.ts';
+import { finishedReaders } from '../finished-readers.ts';
 import { closedLoop } from '../loop.ts';
 import { getEntry, principalFor } from '../queries.ts';
 import { type DbScenarioContext, expectCount, loopOptions, must, rowAt } from './context.ts';
@@ -8,7 +9,8 @@ import { type DbScenarioContext, expectCount, loopOptions, must, rowAt } from '.
 /**
  * context_cost: what the tenant transaction adds to a request's database work. A is audit.get's query inside
  * withTenant, as the query procedure runs it (BEGIN READ ONLY, the enter statement and the query pipelined in
- * one round trip; COMMIT sent, not waited for). B is the same query, built the same way, as one autocommit
+ * one round trip; COMMIT not waited for, and sent ahead of the next transaction's BEGIN when that one starts
+ * before the event loop turns, as it does in this closed loop). B is the same query, built the same way, as one autocommit
  * statement: no transaction, no role switch, no context. B runs on the Database's owner pool, which connects
  * with the same URL as the request pool here and has the same size (the Database does not expose its request
  * pool outside a transaction).
@@ -18,7 +20,8 @@ import { type DbScenarioContext, expectCount, loopOptions, must, rowAt } from '.
  * workers, where the benchmark process's CPU is the bottleneck on two shared cores and the ratio becomes one
  * of client CPU per operation: a transaction is four statements to the driver, an autocommit SELECT one.
  * context_floor_loaded shows the most any client of that driver gets there: postgres.js alone, without
- * Drizzle or Palisade, a pipelined BEGIN READ ONLY, set_config, SELECT, COMMIT against the bare SELECT.
+ * Drizzle or Palisade, a pipelined BEGIN READ ONLY, set_config, SELECT, its COMMIT carried the same way
+ * (bench/finished-readers.ts), against the bare SELECT.
  */
 export async function contextCost(ctx: DbScenarioContext): Promise<Comparison[]> {
   const principals = new Map(ctx.tenantIds.map((t) => [t, principalFor(ctx.database, ctx.user, t)]));
@@ -60,24 +63,26 @@ export async function contextCost(ctx: DbScenarioContext): Promise<Comparison[]>
 async function contextFloor(ctx: DbScenarioContext): Promise<Comparison> {
   const sql = postgres(ctx.url, { max: ctx.settings.db.poolSize, onnotice: () => {} });
   const select = getEntry(ctx.database.owner, '', '').toSQL().sql;
+  const readers = finishedReaders(sql);
   const pipelined: Variant = {
-    label: 'postgres.js alone: BEGIN READ ONLY, set_config, SELECT, COMMIT pipelined',
+    label: 'postgres.js alone: BEGIN READ ONLY, set_config, SELECT pipelined, COMMIT with the next',
     key: 'context_floor_tx',
     measure: () =>
       closedLoop(async (n) => {
         const row = rowAt(ctx, n);
-        const conn = await sql.reserve();
+        const conn = await readers.take();
         try {
           const begin = conn.unsafe('begin read only').execute();
           const set = conn.unsafe("select set_config('app.tenant_id', $1, true)", [row.tenantId], { prepare: true }).execute();
           const rows = conn.unsafe(select, [row.tenantId, row.id], { prepare: true }).execute();
-          const commit = conn.unsafe('commit').execute();
           await begin;
           await set;
           expectCount(await rows, 1, 'floor get in transaction');
-          await commit;
-        } finally {
+          readers.finish(conn);
+        } catch (error) {
+          await conn.unsafe('rollback').catch(() => {});
           conn.release();
+          throw error;
         }
       }, loopOptions(ctx)),
   };

@@ -32,7 +32,8 @@ export interface TransactionReport {
 
 /**
  * `read only` transactions (those of tRPC queries and REST GETs) cannot write: PostgreSQL refuses it. That
- * makes their COMMIT a formality, which the server PostgreSQL client sends without waiting for it.
+ * makes their COMMIT a formality, which the server PostgreSQL client sends without waiting for it, ahead of
+ * the connection's next transaction when one follows at once.
  */
 export type TransactionAccess = 'read write' | 'read only';
 
@@ -232,6 +233,11 @@ function closeAware(conn: postgres.ReservedSql) {
 
   return {
     unsafe,
+    /** Starts the connection's next transaction: only its own statements are failed if the connection closes. */
+    nextTransaction() {
+      issued.length = 0;
+    },
+    closed,
     /**
      * The connection for Drizzle, whose session calls nothing but `unsafe` (and `begin` for nested
      * transactions, which Palisade does not use): a plain object rather than a proxy of the connection.
@@ -300,6 +306,44 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       undefined,
     ) as unknown as Tx;
   let inUse = 0;
+  const release = (conn: ReturnType<typeof closeAware>) => {
+    inUse--;
+    conn.release();
+  };
+  /**
+   * Connections whose read-only transaction succeeded during this turn of the event loop, COMMIT not yet sent.
+   * The next transaction to start takes the most recent one and sends that COMMIT ahead of its own BEGIN, in
+   * the same write: one system call and one reply fewer per reading transaction when requests follow each
+   * other closely. What is still here when the loop turns is committed and released then, so a transaction
+   * stays open (its snapshot and its locks held) no longer than a COMMIT sent at once would: postgres.js
+   * writes a statement when the loop turns too.
+   */
+  const finishedReaders: Array<ReturnType<typeof closeAware>> = [];
+  let commitScheduled = false;
+  const commitFinishedReaders = () => {
+    commitScheduled = false;
+    for (const conn of finishedReaders.splice(0)) {
+      conn.unsafe('commit').then(
+        () => release(conn),
+        () => release(conn),
+      );
+    }
+  };
+  const finishReading = (conn: ReturnType<typeof closeAware>) => {
+    finishedReaders.push(conn);
+    if (!commitScheduled) {
+      commitScheduled = true;
+      setImmediate(commitFinishedReaders);
+    }
+  };
+  /** A finished reader's connection that is still open, or undefined; a closed one is left to the pool. */
+  const takeFinishedReader = () => {
+    for (let conn = finishedReaders.pop(); conn; conn = finishedReaders.pop()) {
+      if (!conn.closed()) return conn;
+      release(conn);
+    }
+    return undefined;
+  };
   let waiting = 0;
   let observer: TransactionObserver | undefined;
   /**
@@ -336,19 +380,21 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     },
     async transaction(enter, fn, access = 'read write') {
       const started = performance.now();
-      waiting++;
-      let conn: ReturnType<typeof closeAware>;
-      try {
-        conn = closeAware(await reserveConnection());
-      } finally {
-        waiting--;
+      let conn = takeFinishedReader();
+      if (conn) {
+        // Its COMMIT goes ahead of this transaction's BEGIN, in the same write and the same reply.
+        conn.nextTransaction();
+        conn.unsafe('commit').execute().catch(ignore);
+      } else {
+        waiting++;
+        try {
+          conn = closeAware(await reserveConnection());
+        } finally {
+          waiting--;
+        }
+        inUse++;
       }
-      inUse++;
-      const release = () => {
-        inUse--;
-        conn.release();
-      };
-      let releaseLater = false;
+      let finishedReading = false;
       try {
         // Not awaited: postgres.js pipelines these with fn's first query on the
         // reserved connection. If `enter` fails, PostgreSQL aborts the
@@ -371,11 +417,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
           await entered;
           if (access === 'read only') {
             // PostgreSQL refused every write of this transaction, so its COMMIT cannot change the result: the
-            // caller has it a round trip sooner. The connection goes back to the pool only once the COMMIT is
-            // done: released earlier, it could carry another statement into this transaction, with its
-            // context, because postgres.js sends a statement a tick after it is issued.
-            releaseLater = true;
-            conn.unsafe('commit').then(release, release);
+            // caller has it without waiting. The COMMIT is sent ahead of the next transaction that starts
+            // before the event loop turns, or else when it turns (finishReading). The connection stays
+            // reserved until the COMMIT is done: released earlier, it could carry another statement into this
+            // transaction, with its context.
+            finishReading(conn);
+            finishedReading = true;
           } else {
             await conn.unsafe('commit');
           }
@@ -390,7 +437,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
           throw error;
         }
       } finally {
-        if (!releaseLater) release();
+        if (!finishedReading) release(conn);
       }
     },
     async statement(statement) {

@@ -67,6 +67,26 @@ for (const backend of ['pglite', 'postgres'] as const) {
         expect(seen).toHaveLength(100);
         expect(seen.filter((row) => row.tenant !== '' || row.readOnly !== 'off')).toEqual([]);
       });
+
+      it('end before the next transaction on their connection begins, also when its BEGIN carries their COMMIT', async () => {
+        // The second transaction starts before the event loop turns, so it takes the reader's connection and
+        // sends the reader's COMMIT ahead of its own BEGIN. Without that COMMIT its BEGIN would only warn, and
+        // it would run inside the reader's transaction: read only, with the reader's start time.
+        const OTHER = '00000000-0000-4000-8000-0000000000bb';
+        const transactionOf = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) =>
+          queryRows<{ pid: number; started: string; tenant: string; readOnly: string }>(
+            tx,
+            sql`select pg_backend_pid() as pid, now()::text as started, current_setting('app.tenant_id', true) as tenant,
+                current_setting('transaction_read_only') as "readOnly"`,
+          );
+        for (let round = 0; round < 20; round++) {
+          const [reader] = await database.transaction(enterTenant, transactionOf, 'read only');
+          const [next] = await database.transaction({ text: enterTenant.text, params: [OTHER] }, transactionOf);
+          expect(reader).toMatchObject({ tenant: TENANT, readOnly: 'on' });
+          expect(next).toMatchObject({ pid: reader?.pid, tenant: OTHER, readOnly: 'off' });
+          expect(next?.started).not.toBe(reader?.started);
+        }
+      });
     }
   });
 }
