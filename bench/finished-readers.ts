@@ -4,7 +4,8 @@ import type postgres from 'postgres';
  * The floors' copy of what Palisade's database handle does with a read-only transaction's COMMIT
  * (src/db/client.ts): not waited for, and sent ahead of the BEGIN of the next transaction that starts
  * before the event loop turns, which takes the connection; otherwise sent when the loop turns. A connection
- * goes back to the pool only once its COMMIT is done. Without it the floors would do more work per
+ * goes back to the pool only once its COMMIT is done. (Palisade also lets a transaction that waits for a
+ * connection go first; the floors' pools never run out.) Without it the floors would do more work per
  * transaction than Palisade and stop being floors.
  */
 export function finishedReaders(sql: postgres.Sql) {

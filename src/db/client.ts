@@ -312,8 +312,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   };
   /**
    * Connections whose read-only transaction succeeded during this turn of the event loop, COMMIT not yet sent.
-   * The next transaction to start takes the most recent one and sends that COMMIT ahead of its own BEGIN, in
-   * the same write: one system call and one reply fewer per reading transaction when requests follow each
+   * The next transaction to start (unless others wait for a connection) takes the most recent one and sends
+   * that COMMIT ahead of its own BEGIN, in the same write: one system call and one reply fewer per reading transaction when requests follow each
    * other closely. What is still here when the loop turns is committed and released then, so a transaction
    * stays open (its snapshot and its locks held) no longer than a COMMIT sent at once would: postgres.js
    * writes a statement when the loop turns too.
@@ -336,8 +336,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       setImmediate(commitFinishedReaders);
     }
   };
-  /** A finished reader's connection that is still open, or undefined; a closed one is left to the pool. */
+  /**
+   * A finished reader's connection that is still open, or undefined; a closed one is left to the pool. None
+   * while transactions wait for a connection: they asked first, and get it from the pool when the loop turns.
+   */
   const takeFinishedReader = () => {
+    if (waiting > 0) return undefined;
     for (let conn = finishedReaders.pop(); conn; conn = finishedReaders.pop()) {
       if (!conn.closed()) return conn;
       release(conn);

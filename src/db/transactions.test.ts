@@ -87,6 +87,21 @@ for (const backend of ['pglite', 'postgres'] as const) {
           expect(next?.started).not.toBe(reader?.started);
         }
       });
+
+      it('leave their connection to a transaction that was waiting for one rather than to a newcomer', async () => {
+        const startedAt = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) =>
+          queryRows<{ at: number }>(tx, sql`select extract(epoch from now())::float8 as at, pg_sleep(0.02)`);
+        for (let round = 0; round < 5; round++) {
+          const reader = database.transaction(enterTenant, startedAt, 'read only');
+          // Waits for the pool's one connection, which the reader holds.
+          const waiter = database.transaction(enterTenant, startedAt, 'read only');
+          await reader;
+          // Starts before the event loop turns, when the reader's connection is still at hand.
+          const newcomer = database.transaction(enterTenant, startedAt, 'read only');
+          const [[waited], [came]] = await Promise.all([waiter, newcomer]);
+          expect(waited?.at).toBeLessThan(came?.at ?? 0);
+        }
+      });
     }
   });
 }
