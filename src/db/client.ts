@@ -313,10 +313,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   /**
    * Connections whose read-only transaction succeeded during this turn of the event loop, COMMIT not yet sent.
    * The next transaction to start (unless others wait for a connection) takes the most recent one and sends
-   * that COMMIT ahead of its own BEGIN, in the same write: one system call and one reply fewer per reading transaction when requests follow each
-   * other closely. What is still here when the loop turns is committed and released then, so a transaction
-   * stays open (its snapshot and its locks held) no longer than a COMMIT sent at once would: postgres.js
-   * writes a statement when the loop turns too.
+   * that COMMIT ahead of its own BEGIN, in the same write: one system call and one reply fewer per reading
+   * transaction when requests follow each other closely. What is still here when the loop turns is committed
+   * then (postgres.js writes it a turn later), so a transaction stays open, its snapshot and locks held, at
+   * most a turn of the event loop longer than when its COMMIT was issued at once.
    */
   const finishedReaders: Array<ReturnType<typeof closeAware>> = [];
   let commitScheduled = false;
