@@ -265,6 +265,9 @@ function closeAware(conn: postgres.ReservedSql) {
   };
 }
 
+/** A reserved connection wrapped by closeAware, as transactions use it. */
+type CloseAwareConnection = ReturnType<typeof closeAware>;
+
 /**
  * A reserved connection, or CONNECT_TIMEOUT (UNAVAILABLE) after `ms`. postgres.js 3.4.9 can lose a reserve()
  * that is queued while PostgreSQL is unreachable: a reconnecting connection takes the request over and,
@@ -306,7 +309,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       undefined,
     ) as unknown as Tx;
   let inUse = 0;
-  const release = (conn: ReturnType<typeof closeAware>) => {
+  let waiting = 0;
+  const release = (conn: CloseAwareConnection) => {
     inUse--;
     conn.release();
   };
@@ -318,7 +322,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
    * then (postgres.js writes it a turn later), so a transaction stays open, its snapshot and locks held, at
    * most a turn of the event loop longer than when its COMMIT was issued at once.
    */
-  const finishedReaders: Array<ReturnType<typeof closeAware>> = [];
+  const finishedReaders: CloseAwareConnection[] = [];
   let commitScheduled = false;
   const commitFinishedReaders = () => {
     commitScheduled = false;
@@ -329,7 +333,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       );
     }
   };
-  const finishReading = (conn: ReturnType<typeof closeAware>) => {
+  const finishReading = (conn: CloseAwareConnection) => {
     finishedReaders.push(conn);
     if (!commitScheduled) {
       commitScheduled = true;
@@ -348,7 +352,6 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     }
     return undefined;
   };
-  let waiting = 0;
   let observer: TransactionObserver | undefined;
   /**
    * Set when a statement failed because the database could not be reached, cleared when the plain

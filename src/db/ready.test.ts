@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freeLoopbackPort } from '../../test/support/free-port.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../test/support/postgres.ts';
 import { TcpProxy } from '../../test/support/tcp-proxy.ts';
-import { type Database, openDatabase } from './client.ts';
+import { type Database, openDatabase, type Tx } from './client.ts';
 import { migrate } from './migrate.ts';
 import { queryRows } from './tenant.ts';
 
@@ -48,7 +48,7 @@ const ENTER = {
 
     // Four transactions held open at once need four request connections, three of them new (ready() opened
     // one); four owner queries at once as many owner connections, some of them new.
-    const holdOpen = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) => queryRows(tx, sql`select pg_sleep(0.2)`);
+    const holdOpen = (tx: Tx) => queryRows(tx, sql`select pg_sleep(0.2)`);
     await Promise.all([
       ...Array.from({ length: 4 }, () => database.transaction(ENTER, holdOpen)),
       ...Array.from({ length: 4 }, () => database.ownerQuery('select pg_sleep(0.2)')),

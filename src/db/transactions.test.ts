@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createFreshDatabase, type FreshDatabase } from '../../test/support/postgres.ts';
-import { type Database, openDatabase } from './client.ts';
+import { type Database, openDatabase, type Tx } from './client.ts';
 import { migrate } from './migrate.ts';
 import { queryRows } from './tenant.ts';
 
@@ -12,7 +12,7 @@ import { queryRows } from './tenant.ts';
  */
 const TENANT = '00000000-0000-4000-8000-0000000000aa';
 const enterTenant = { text: "select pg_catalog.set_config('app.tenant_id', $1, true)", params: [TENANT] };
-const contextOf = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) =>
+const contextOf = (tx: Tx) =>
   queryRows<{ tenant: string; readOnly: string }>(
     tx,
     sql`select current_setting('app.tenant_id', true) as tenant, current_setting('transaction_read_only') as "readOnly"`,
@@ -73,7 +73,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
         // sends the reader's COMMIT ahead of its own BEGIN. Without that COMMIT its BEGIN would only warn, and
         // it would run inside the reader's transaction: read only, with the reader's start time.
         const OTHER = '00000000-0000-4000-8000-0000000000bb';
-        const transactionOf = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) =>
+        const transactionOf = (tx: Tx) =>
           queryRows<{ pid: number; started: string; tenant: string; readOnly: string }>(
             tx,
             sql`select pg_backend_pid() as pid, now()::text as started, current_setting('app.tenant_id', true) as tenant,
@@ -89,7 +89,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       });
 
       it('leave their connection to a transaction that was waiting for one rather than to a newcomer', async () => {
-        const startedAt = (tx: Parameters<Parameters<Database['transaction']>[1]>[0]) =>
+        const startedAt = (tx: Tx) =>
           queryRows<{ at: number }>(tx, sql`select extract(epoch from now())::float8 as at, pg_sleep(0.02)`);
         for (let round = 0; round < 5; round++) {
           const reader = database.transaction(enterTenant, startedAt, 'read only');
