@@ -8,6 +8,7 @@ import type { Role } from './core-schema.ts';
  * switched to the request role and set the tenant, user and email context
  * transaction-locally, with the values bound as parameters.
  */
+export { builtOnce } from './built-once.ts';
 export type { Tx } from './client.ts';
 
 /** A signed-in person, as verified by the auth library. */
