@@ -1,3 +1,4 @@
+import type { CpuRole, CpuSplit } from './cpu-split.ts';
 import { median, round } from './stats.ts';
 
 /** One timed run of one variant. */
@@ -12,6 +13,8 @@ export interface Measurement {
    * (closedLoop): what the client side of an operation costs, apart from the database's and the waiting.
    */
   clientCpuUs?: number;
+  /** For runs over HTTP and pgbench: the CPU per operation of the server, PostgreSQL and the client (cpu-split.ts). */
+  cpuUs?: CpuSplit;
   /** The same run split by kind of operation (e.g. get and list), each measured over its own operations. */
   parts?: Record<string, Measurement>;
 }
@@ -31,6 +34,7 @@ export interface VariantSummary {
   p50Ms: number;
   p95Ms: number;
   clientCpuUs?: number;
+  cpuUs?: CpuSplit;
 }
 
 export interface Comparison {
@@ -62,12 +66,32 @@ function summary(variant: { label: string; key: string }, runs: Measurement[]): 
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p95Ms: median(runs.map((r) => r.p95Ms)),
     ...(runs.every((r) => r.clientCpuUs !== undefined) && { clientCpuUs: median(runs.map((r) => r.clientCpuUs ?? 0)) }),
+    ...(runs.every((r) => r.cpuUs !== undefined) && { cpuUs: medianSplit(runs.map((r) => r.cpuUs ?? {})) }),
   };
+}
+
+const CPU_ROLES: CpuRole[] = ['server', 'postgres', 'client'];
+
+/** Each role's median over the runs that counted it. */
+function medianSplit(splits: CpuSplit[]): CpuSplit {
+  const result: CpuSplit = {};
+  for (const role of CPU_ROLES) {
+    const values = splits.flatMap((split) => (split[role] === undefined ? [] : [split[role]]));
+    if (values.length > 0) result[role] = median(values);
+  }
+  return result;
+}
+
+/** `server 520 + postgres 160 + client 75 us/op`, the roles a run counted. */
+export function describeSplit(split: CpuSplit): string {
+  const parts = CPU_ROLES.flatMap((role) => (split[role] === undefined ? [] : [`${role} ${Math.round(split[role])}`]));
+  return `${parts.join(' + ')} us/op`;
 }
 
 const show = (m: Measurement) =>
   `${m.rate.toFixed(0).padStart(6)}/s p50 ${m.p50Ms.toFixed(2)} ms p95 ${m.p95Ms.toFixed(2)} ms` +
-  (m.clientCpuUs === undefined ? '' : ` cpu ${m.clientCpuUs.toFixed(0)} us/op`);
+  (m.clientCpuUs === undefined ? '' : ` cpu ${m.clientCpuUs.toFixed(0)} us/op`) +
+  (m.cpuUs === undefined ? '' : ` cpu ${describeSplit(m.cpuUs)}`);
 
 /**
  * Measures A and B side by side: interleaved rounds (A B, then B A, so that

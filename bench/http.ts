@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freeLoopbackPort } from '../test/support/free-port.ts';
 import type { Measurement } from './compare.ts';
+import { cpuPerOperation, cpuTicks } from './cpu-split.ts';
 import { percentile } from './stats.ts';
 
 export interface ServerProcess {
   url: string;
+  /** The server's process id, for counting its CPU (cpu-split.ts). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -94,7 +97,7 @@ export async function spawnListening(entry: string, env: Record<string, string>)
       reject(new Error(`bench server exited with ${code} before listening`));
     });
   });
-  return { url, stop: () => stopChild(child) };
+  return { url, pid: child.pid ?? 0, stop: () => stopChild(child) };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -161,8 +164,11 @@ export async function runAutocannon(options: {
   headers: Record<string, string>;
   connections: number;
   seconds: number;
+  /** The server's process, whose CPU is counted apart from PostgreSQL's and this process's. */
+  serverPid: number;
 }): Promise<Measurement> {
   const latencies: number[] = [];
+  const cpuBefore = cpuTicks([options.serverPid]);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       { url: options.url, headers: options.headers, connections: options.connections, duration: options.seconds, timeout: 10 },
@@ -172,6 +178,7 @@ export async function runAutocannon(options: {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });
   });
+  const cpuAfter = cpuTicks([options.serverPid]);
   // autocannon drops its connections at the deadline; let the server finish the requests it was
   // still serving, so that they neither spill into the next measurement nor outlive the server.
   await new Promise((resolve) => setTimeout(resolve, 250));
@@ -183,6 +190,7 @@ export async function runAutocannon(options: {
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     operations: latencies.length,
+    cpuUs: cpuPerOperation(cpuBefore, cpuAfter, latencies.length),
   };
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Measurement } from './compare.ts';
+import { cpuPerOperation, cpuTicks } from './cpu-split.ts';
 import { percentile } from './stats.ts';
 
 export const PGBENCH = process.env.BENCH_PGBENCH ?? '/usr/bin/pgbench';
@@ -62,6 +63,7 @@ export async function runPgbench(run: PgbenchRun): Promise<Measurement> {
     ...Object.entries(run.variables).map(([k, v]) => `--define=${k}=${v}`),
     run.database,
   ];
+  const cpuBefore = cpuTicks();
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(PGBENCH, args, {
       cwd: run.workDir,
@@ -87,6 +89,10 @@ export async function runPgbench(run: PgbenchRun): Promise<Measurement> {
       else reject(new Error(`pgbench exited with ${code}:\n${out}`));
     });
   });
+  // pgbench's backends end with it; read once the postmaster has waited for them (their CPU then counts
+  // in its children's time), not while they exit, when a reading misses some of them altogether.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const cpuAfter = cpuTicks();
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
   if (!tps?.[1]) throw new Error(`pgbench: no tps in output:\n${output}`);
   const failed = /number of failed transactions: (\d+)/.exec(output);
@@ -106,5 +112,6 @@ export async function runPgbench(run: PgbenchRun): Promise<Measurement> {
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     operations: latencies.length,
+    cpuUs: cpuPerOperation(cpuBefore, cpuAfter, latencies.length),
   };
 }

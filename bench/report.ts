@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Comparison } from './compare.ts';
+import { type Comparison, describeSplit } from './compare.ts';
 import type { Machine } from './machine.ts';
 import { round } from './stats.ts';
 
@@ -74,6 +74,7 @@ export function buildResults(
       figures[`${v.key}_p50_ms`] = round(v.p50Ms);
       figures[`${v.key}_p95_ms`] = round(v.p95Ms);
       if (v.clientCpuUs !== undefined) figures[`${v.key}_client_cpu_us`] = round(v.clientCpuUs, 1);
+      for (const [role, us] of Object.entries(v.cpuUs ?? {})) figures[`${v.key}_cpu_${role}_us`] = round(us, 1);
     }
   }
   for (const o of observations) {
@@ -111,7 +112,8 @@ export function printTable(comparisons: Comparison[], observations: Observation[
       `${pad(c.name, 25)}${c.ratio.toFixed(3).padStart(7)}${wanted.padStart(8)}  ${pad(verdict, 6)}  ${c.metric === 'p95' ? 'p95 ' : ''}rounds: ${c.ratios.join(' ')}`,
     );
     for (const [tag, v] of [['A', c.a] as const, ['B', c.b] as const]) {
-      const cpu = v.clientCpuUs === undefined ? '' : `  cpu ${num(v.clientCpuUs)} us/op`;
+      const cpu =
+        v.clientCpuUs !== undefined ? `  cpu ${num(v.clientCpuUs)} us/op` : v.cpuUs ? `  cpu ${describeSplit(v.cpuUs)}` : '';
       lines.push(
         `${' '.repeat(29)}${tag} ${num(v.rate)}/s  p50 ${num(v.p50Ms, 2)} ms  p95 ${num(v.p95Ms, 2)} ms${cpu}  ${v.label}`,
       );
@@ -152,14 +154,15 @@ export function figuresMarkdown(comparisons: Comparison[], observations: Observa
   }
   lines.push(
     '',
-    'Absolute figures (medians over the rounds; client CPU: the benchmark process per operation, for the in-process loops):',
+    'Absolute figures (medians over the rounds). CPU per operation: for the in-process loops, the benchmark process; for HTTP and pgbench, the server process, PostgreSQL and the client (autocannon in the benchmark process, or pgbench):',
     '',
-    '| Variant | Per second | p50 ms | p95 ms | Client CPU us/op |',
+    '| Variant | Per second | p50 ms | p95 ms | CPU us/op |',
     '|---|---|---|---|---|',
   );
   for (const c of comparisons) {
     for (const v of [c.a, c.b]) {
-      const cpu = v.clientCpuUs === undefined ? '' : Math.round(v.clientCpuUs).toLocaleString('en');
+      const cpu =
+        v.clientCpuUs !== undefined ? Math.round(v.clientCpuUs).toLocaleString('en') : v.cpuUs ? describeSplit(v.cpuUs) : '';
       lines.push(
         `| ${v.label} | ${Math.round(v.rate).toLocaleString('en')} | ${cell(v.p50Ms, 2)} | ${cell(v.p95Ms, 2)} | ${cpu} |`,
       );

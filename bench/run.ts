@@ -294,6 +294,7 @@ async function setUpCore(
   });
   const httpContext: HttpScenarioContext = {
     baseUrl: server.url,
+    serverPid: server.pid,
     user,
     apiKey,
     manyTenantsUser,

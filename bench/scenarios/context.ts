@@ -23,6 +23,8 @@ export interface DbScenarioContext {
 /** What the HTTP and pgbench scenarios share: a running server, a signed-in member, and one row of their tenant. */
 export interface HttpScenarioContext {
   baseUrl: string;
+  /** The server's process id: its CPU is counted apart (cpu-split.ts). */
+  serverPid: number;
   /** Signed in, admin of a few tenants (as most users are), among them `tenantId`. */
   user: BenchUser & { cookie: string };
   /** An admin API key of `tenantId` with the `audit:read` scope, created by `user`: how integrators call. */

@@ -34,13 +34,13 @@ export async function httpFloor(ctx: HttpScenarioContext): Promise<Comparison[]>
   const floorVariant: Variant = {
     label: `floor: bare Fastify + postgres.js, same transaction, ${connections} connections`,
     key: 'http_floor',
-    measure: () => runAutocannon({ url: floorUrl, headers: {}, connections, seconds }),
+    measure: () => runAutocannon({ url: floorUrl, headers: {}, connections, seconds, serverPid: floor.pid }),
   };
   const pgbench = apiKeyPgbench(ctx, 'floor_pgbench');
   const rest: Variant = {
     label: `REST GET /api/v1/audit-log/{id}, API key, ${connections} connections`,
     key: 'floor_rest',
-    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
+    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds, serverPid: ctx.serverPid }),
   };
   try {
     const comparisons: Comparison[] = [];

@@ -34,7 +34,7 @@ export async function httpVsPgbench(ctx: HttpScenarioContext): Promise<Compariso
   const rest: Variant = {
     label: `REST GET /api/v1/audit-log/{id}, API key, ${connections} connections`,
     key: 'http_rest_key',
-    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
+    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds, serverPid: ctx.serverPid }),
   };
   const pgbench = apiKeyPgbench(ctx, 'pgbench');
   return compare('http_vs_pgbench', rest, pgbench, { rounds, warmup: ctx.settings.warmup });

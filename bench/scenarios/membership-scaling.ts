@@ -21,7 +21,8 @@ export async function membershipScaling(ctx: HttpScenarioContext): Promise<Compa
   const request = (label: string, key: string, cookie: string): Variant => ({
     label,
     key,
-    measure: () => runAutocannon({ url: restUrl(ctx), headers: headersOf(cookie), connections, seconds }),
+    measure: () =>
+      runAutocannon({ url: restUrl(ctx), headers: headersOf(cookie), connections, seconds, serverPid: ctx.serverPid }),
   });
   return compare(
     'membership_scaling',

@@ -17,7 +17,7 @@ export async function sessionVsApiKey(ctx: HttpScenarioContext): Promise<Compari
   const request = (label: string, key: string, headers: Record<string, string>): Variant => ({
     label,
     key,
-    measure: () => runAutocannon({ url: restUrl(ctx), headers, connections, seconds }),
+    measure: () => runAutocannon({ url: restUrl(ctx), headers, connections, seconds, serverPid: ctx.serverPid }),
   });
   return compare(
     'session_vs_api_key',

@@ -20,12 +20,12 @@ export async function trpcVsRest(ctx: HttpScenarioContext): Promise<Comparison> 
   const trpc: Variant = {
     label: `tRPC GET /trpc/audit.get, ${connections} connections`,
     key: 'trpc',
-    measure: () => runAutocannon({ url: trpcUrl, headers: keyHeaders(ctx), connections, seconds }),
+    measure: () => runAutocannon({ url: trpcUrl, headers: keyHeaders(ctx), connections, seconds, serverPid: ctx.serverPid }),
   };
   const rest: Variant = {
     label: `REST GET /api/v1/audit-log/{id}, ${connections} connections`,
     key: 'trpc_baseline_rest',
-    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds }),
+    measure: () => runAutocannon({ url: restUrl(ctx), headers: keyHeaders(ctx), connections, seconds, serverPid: ctx.serverPid }),
   };
   return compare('trpc_vs_rest', trpc, rest, { rounds, warmup: ctx.settings.warmup });
 }
