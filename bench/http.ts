@@ -44,6 +44,8 @@ export async function startServerProcess(options: {
   dataDir: string;
   /** Added to (or overriding) the base environment: REDIS_URL, WORKER_ENABLED, ... */
   env?: Record<string, string>;
+  /** Another checkout's bench/server.ts (bench/versus.ts); this one's by default. */
+  entry?: string | undefined;
 }): Promise<ServerProcess> {
   const port = await freeLoopbackPort();
   const env: Record<string, string> = {
@@ -65,7 +67,7 @@ export async function startServerProcess(options: {
     JOBS_POLL_MS: '1000',
     ...options.env,
   };
-  return spawnListening(SERVER_ENTRY, env);
+  return spawnListening(options.entry ?? SERVER_ENTRY, env);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Tx } from './client.ts';
  * placeholders (`sql.placeholder('id')`).
  *
  * Drizzle builds a query's text from its expression tree on every execution, and on a get-by-id request
- * that was about a sixth of the server's CPU (docs/benchmarks.md). Its own `.prepare()` builds once, but
+ * that was about a fifth of the server's CPU (docs/benchmarks.md). Its own `.prepare()` builds once, but
  * binds the result to one session, and every tenant transaction has a session of its own. So the query is
  * prepared once on a session that only records what Drizzle hands it (the text, its parameters and how
  * to map the rows), and each call gives that to the calling transaction's session. The statement runs
