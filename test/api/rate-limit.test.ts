@@ -3,6 +3,7 @@ import { ApiClient, apiKeyClient, createTenant, PASSWORD, type TenantFixture } f
 import { freeLoopbackPort } from '../support/free-port.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../support/harness.ts';
 import { REDIS_URL, serverRedisSuites } from '../support/redis.ts';
+import { clearOfWindowEnd } from '../support/wait.ts';
 
 /**
  * Rate limits over real HTTP. Fixtures are built on a server with wide limits;
@@ -41,6 +42,7 @@ describeEachBackend('rate limits', (backend) => {
 
   it('counts an API key per key with its plan, and answers 429 with Retry-After and the standard body', async () => {
     const key = keyOn(tight, await apiKeyClient(acme.admin, { scopes: ['tenant:read'] }));
+    await clearOfWindowEnd();
     const remaining: string[] = [];
     for (let i = 0; i < 6; i++) {
       const res = await key.get('/api/v1/tenants/current');
@@ -73,6 +75,7 @@ describeEachBackend('rate limits', (backend) => {
     const globex = await createTenant(wide.url, wide.inbox, 'globex');
     expect((await globex.owner.patch('/api/v1/tenants/current', { plan: 'enterprise' })).status).toBe(200);
     const member = new ApiClient(tight.url);
+    await clearOfWindowEnd();
     const signIn = await member.post(
       '/api/auth/sign-in/email',
       { email: acme.member.email, password: PASSWORD },
@@ -92,6 +95,7 @@ describeEachBackend('rate limits', (backend) => {
   it('limits unauthenticated routes by client address, taken from the trusted proxy hop', async () => {
     const address = clientAddress();
     const anonymous = new ApiClient(tight.url);
+    await clearOfWindowEnd();
     const first = await anonymous.get('/api/v1/auth/providers', { 'x-forwarded-for': address });
     expect(first.status).toBe(200);
     expect(first.headers.get('ratelimit-policy')).toBe('"anonymous";q=1;w=60');
@@ -107,6 +111,7 @@ describeEachBackend('rate limits', (backend) => {
   it('is stricter on sign-in, sign-up and password reset', async () => {
     const address = clientAddress();
     const client = new ApiClient(tight.url);
+    await clearOfWindowEnd();
     const first = await client.post(
       '/api/auth/sign-in/email',
       { email: acme.member.email, password: 'wrong password!' },
@@ -141,6 +146,7 @@ describeEachBackend('rate limits', (backend) => {
     const two = await startTestServer(backend, { ...TIGHT, REDIS_URL }, { database: wide.server.database });
     try {
       const key = await apiKeyClient(acme.admin, { scopes: ['tenant:read'] });
+      await clearOfWindowEnd();
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++)
         statuses.push((await keyOn(i % 2 === 0 ? one : two, key).get('/api/v1/tenants/current')).status);
@@ -162,6 +168,7 @@ describeEachBackend('rate limits', (backend) => {
     try {
       expect(lonely.server.rateLimits.degraded).toBe(true);
       const key = keyOn(lonely, await apiKeyClient(acme.admin, { scopes: ['tenant:read'] }));
+      await clearOfWindowEnd();
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++) statuses.push((await key.get('/api/v1/tenants/current')).status);
       expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429]);

@@ -8,7 +8,7 @@ import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts'
 import { PrivateRedis, privateServiceSuites } from '../support/private-services.ts';
 import { RealtimeClient } from '../support/realtime-client.ts';
 import { TestReceiver } from '../support/receiver.ts';
-import { waitUntil } from '../support/wait.ts';
+import { clearOfWindowEnd, waitUntil } from '../support/wait.ts';
 
 /**
  * Redis stopped and started again under two real server processes (one runs
@@ -27,15 +27,6 @@ const until = (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) 
 const readiness = async (server: ChildServer) => (await fetch(`${server.url}/health/ready`)).status;
 const redisCheck = async (server: ChildServer) =>
   ((await (await fetch(`${server.url}/health`)).json()) as { checks: { redis?: { ok: boolean } } }).checks.redis;
-
-/**
- * Fixed windows of 60 s, the same for every process (docs/rate-limits.md): a count that must fall in one
- * window waits for the next one when fewer than `needMs` are left of the current one.
- */
-async function clearOfWindowEnd(needMs = 10_000): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < needMs) await new Promise((r) => setTimeout(r, left + 250));
-}
 
 (available && inject('serverPostgres') ? describe : describe.skip)(
   'Redis stopped and started again (private server) [postgres]',

@@ -33,3 +33,14 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   );
   return Date.now() - started;
 }
+
+/**
+ * Rate limits count in fixed windows of 60 s, the same for every process and aligned to the epoch
+ * (src/ratelimit/store.ts): a test whose requests must all be counted in one window waits for the next
+ * window when fewer than `needMs` are left of the current one. Without it, a test that happened to start
+ * just before a window's end saw its later requests counted afresh.
+ */
+export async function clearOfWindowEnd(needMs = 15_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 250));
+}

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, signUp } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { clearOfWindowEnd } from '../../../test/support/wait.ts';
 import { sha256Hex } from '../../crypto/hash.ts';
 import { queryRows } from '../../db/tenant.ts';
 
@@ -175,6 +176,7 @@ describe('qr sign-in rate limit', () => {
 
   it('counts QR sessions against the auth policy per address', async () => {
     const device = new ApiClient(t.url);
+    await clearOfWindowEnd();
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) statuses.push((await device.post('/api/v1/qr-sign-in', {})).status);
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(201));
