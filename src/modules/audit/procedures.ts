@@ -39,7 +39,7 @@ export const auditColumns = {
   createdAt: auditLog.createdAt,
 };
 
-/** One entry by id: the API's most frequent read, so its SQL is built once (db/built-once.ts). */
+/** One entry by id: the request http_vs_pgbench measures (docs/benchmarks.md), so its SQL is built once (db/built-once.ts). */
 const auditEntryById = builtOnce((db) =>
   db
     .select(auditColumns)
