@@ -1,4 +1,4 @@
-import type { CpuRole, CpuSplit } from './cpu-split.ts';
+import { type CpuSplit, describeSplit, medianSplit } from './cpu-split.ts';
 import { median, round } from './stats.ts';
 
 /** One timed run of one variant. */
@@ -68,24 +68,6 @@ function summary(variant: { label: string; key: string }, runs: Measurement[]): 
     ...(runs.every((r) => r.clientCpuUs !== undefined) && { clientCpuUs: median(runs.map((r) => r.clientCpuUs ?? 0)) }),
     ...(runs.every((r) => r.cpuUs !== undefined) && { cpuUs: medianSplit(runs.map((r) => r.cpuUs ?? {})) }),
   };
-}
-
-const CPU_ROLES: CpuRole[] = ['server', 'postgres', 'client'];
-
-/** Each role's median over the runs that counted it. */
-function medianSplit(splits: CpuSplit[]): CpuSplit {
-  const result: CpuSplit = {};
-  for (const role of CPU_ROLES) {
-    const values = splits.flatMap((split) => (split[role] === undefined ? [] : [split[role]]));
-    if (values.length > 0) result[role] = median(values);
-  }
-  return result;
-}
-
-/** `server 520 + postgres 160 + client 75 us/op`, the roles a run counted. */
-export function describeSplit(split: CpuSplit): string {
-  const parts = CPU_ROLES.flatMap((role) => (split[role] === undefined ? [] : [`${role} ${Math.round(split[role])}`]));
-  return `${parts.join(' + ')} us/op`;
 }
 
 const show = (m: Measurement) =>

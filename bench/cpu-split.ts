@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { median } from './stats.ts';
 
 /**
  * Where a measured run's CPU went, per operation, in microseconds: the server process, PostgreSQL (every
@@ -8,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
  * only (undefined elsewhere); what other processes spent at the time is in none of the three.
  */
 export type CpuSplit = Partial<Record<CpuRole, number>>;
-export type CpuRole = 'server' | 'postgres' | 'client';
+const CPU_ROLES = ['server', 'postgres', 'client'] as const;
+export type CpuRole = (typeof CPU_ROLES)[number];
 
 /** /proc/<pid>/stat counts in clock ticks, 100 per second on Linux (USER_HZ). */
 const TICK_US = 10_000;
@@ -63,4 +65,20 @@ export function cpuPerOperation(before: CpuTicks, after: CpuTicks, operations: n
   const split: CpuSplit = {};
   for (const [role, ticks] of after) split[role] = ((ticks - (before.get(role) ?? 0)) * TICK_US) / operations;
   return split;
+}
+
+/** Each role's median over the runs that counted it. */
+export function medianSplit(splits: CpuSplit[]): CpuSplit {
+  const result: CpuSplit = {};
+  for (const role of CPU_ROLES) {
+    const values = splits.flatMap((split) => (split[role] === undefined ? [] : [split[role]]));
+    if (values.length > 0) result[role] = median(values);
+  }
+  return result;
+}
+
+/** `server 520 + postgres 160 + client 75 us/op`, the roles a run counted. */
+export function describeSplit(split: CpuSplit): string {
+  const parts = CPU_ROLES.flatMap((role) => (split[role] === undefined ? [] : [`${role} ${Math.round(split[role])}`]));
+  return `${parts.join(' + ')} us/op`;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Comparison, describeSplit } from './compare.ts';
+import type { Comparison } from './compare.ts';
+import { describeSplit } from './cpu-split.ts';
 import type { Machine } from './machine.ts';
 import { round } from './stats.ts';
 

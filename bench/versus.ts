@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callApi, createApiKey, createTenant } from './api.ts';
-import { describeSplit, type Measurement } from './compare.ts';
+import type { Measurement } from './compare.ts';
+import { describeSplit, medianSplit } from './cpu-split.ts';
 import { migrateServerDatabase } from './data.ts';
 import { createBenchDatabase } from './database.ts';
 import { runAutocannon, type ServerProcess, signUp, startServerProcess } from './http.ts';
@@ -91,8 +92,7 @@ try {
   }
   const summary = (label: string, server: ServerProcess) => {
     const measured = runs.get(server) ?? [];
-    const cpu = (role: 'server' | 'postgres' | 'client') => median(measured.map((m) => m.cpuUs?.[role] ?? 0));
-    const split = describeSplit({ server: cpu('server'), postgres: cpu('postgres'), client: cpu('client') });
+    const split = describeSplit(medianSplit(measured.map((m) => m.cpuUs ?? {})));
     return `${label.padEnd(28)} ${median(measured.map((m) => m.rate))
       .toFixed(0)
       .padStart(6)}/s  cpu ${split}`;

@@ -10,19 +10,20 @@ import { builtOnce, withSystemTenant } from './tenant.ts';
  * builtOnce: the recorded query runs in the calling transaction, under its tenant context, and answers
  * exactly what the same query built by Drizzle on every call answers.
  */
+const entryColumns = { id: auditLog.id, action: auditLog.action, data: auditLog.data, createdAt: auditLog.createdAt };
 const entryById = builtOnce((db) =>
   db
-    .select({ id: auditLog.id, action: auditLog.action, data: auditLog.data, createdAt: auditLog.createdAt })
+    .select(entryColumns)
     .from(auditLog)
     .where(and(eq(auditLog.tenantId, sql.placeholder('tenantId')), eq(auditLog.id, sql.placeholder('id')))),
 );
 const builtEachTime = (tx: Tx, tenantId: string, id: string) =>
   tx
-    .select({ id: auditLog.id, action: auditLog.action, data: auditLog.data, createdAt: auditLog.createdAt })
+    .select(entryColumns)
     .from(auditLog)
     .where(and(eq(auditLog.tenantId, tenantId), eq(auditLog.id, id)));
 
-/** All of a tenant's entries, newest first: a recorded query without placeholders. */
+/** All of a tenant's entries, oldest first: a recorded query without placeholders. */
 const everyEntry = builtOnce((db) => db.select({ id: auditLog.id }).from(auditLog).orderBy(auditLog.createdAt));
 
 for (const backend of ['pglite', 'postgres'] as const) {

@@ -97,7 +97,7 @@ const RECIPIENTS = 10_000;
                   left join app.campaign_messages m on m.tenant_id = c.tenant_id and m.contact_id = c.id and m.campaign_id = ${campaignId}
                  where c.tenant_id = ${tenantId} group by c.id) x`;
       expect(perContact).toEqual({ contacts: RECIPIENTS, over: 0 });
-      // A job's row is deleted in its own transaction after its handler's commits, so the last batch's jobs
+      // A job's row is deleted in its own transaction after its handler's commit, so the last batch's jobs
       // may outlive the campaign's completion by a moment; none may stay.
       await waitFor(
         'every delivery job removed',
