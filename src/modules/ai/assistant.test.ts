@@ -107,6 +107,39 @@ describeEachBackend('ai assistant (offline responder)', (backend) => {
     expect((await a.member.request('PUT', `/api/v1/ai/agents/${id}/sharing`, { sharing: 'private' })).status).toBe(403);
   });
 
+  it('changes only the fields an update names: the rest keep their values, not the create defaults', async () => {
+    const agentId = await agentIn(a, { temperature: 0.2, maxTokens: 300, active: false });
+    await documentIn(a, 'Internal codes', '# Codes\n\nThe platypus vault code is 4711.', 'internal');
+    const renamed = await a.member.patch(`/api/v1/ai/agents/${agentId}`, { name: 'Renamed' });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    expect(renamed.body).toMatchObject({
+      name: 'Renamed',
+      knowledgeCategories: ['support'],
+      temperature: 0.2,
+      maxTokens: 300,
+      active: false,
+    });
+    const [row] = await t.ownerQuery<{ knowledge_categories: string[]; active: boolean }>(
+      'select knowledge_categories, active from app.ai_agents where id = $1',
+      [agentId],
+    );
+    expect(row).toEqual({ knowledge_categories: ['support'], active: false });
+    const [audit] = await t.ownerQuery<{ after: object }>(
+      "select after from app.audit_log where tenant_id = $1 and action = 'agent.updated' and target_id = $2",
+      [a.id, agentId],
+    );
+    expect(audit?.after).toEqual({ name: 'Renamed' });
+
+    // Still limited to its categories: another category's document stays out of its answers.
+    expect((await a.member.patch(`/api/v1/ai/agents/${agentId}`, { active: true })).status).toBe(200);
+    const conversation = await a.member.post('/api/v1/ai/conversations', { agentId });
+    const sent = await a.member.post(`/api/v1/ai/conversations/${conversation.body.id}/messages`, {
+      content: 'What is the platypus vault code?',
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    expect(sent.body.answer.content).not.toContain('4711');
+  });
+
   it('answers offline from the tenant’s own knowledge, with citations and a clear label', async () => {
     const agentId = await agentIn(a);
     await documentIn(a, 'Returns policy', '# Returns\n\nGadgets can be returned within 30 days with the receipt.');
@@ -235,6 +268,8 @@ describeEachBackend('ai assistant (offline responder)', (backend) => {
     const conversations = await a.member.get(`/api/v1/ai/conversations?widgetId=${created.body.id}`);
     expect(conversations.body.items.map((c: { id: string }) => c.id)).toEqual([sessionId]);
     expect((await a.member.patch(`/api/v1/ai/widgets/${created.body.id}`, { active: false })).status).toBe(200);
+    // A later change of something else leaves it switched off.
+    expect((await a.member.patch(`/api/v1/ai/widgets/${created.body.id}`, { greeting: 'Hello again' })).status).toBe(200);
     const inactive = await fetch(`${api}/sessions`, { method: 'POST', headers: allowed, body: '{}' });
     expect(inactive.status).toBe(403);
     expect(((await inactive.json()) as any).error.code).toBe('WIDGET_INACTIVE');

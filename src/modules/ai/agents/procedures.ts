@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
 import { adminProcedure, router, tenantProcedure } from '../../../api/procedures.ts';
+import { updateFieldsOf } from '../../../api/update-fields.ts';
 import { actorOf, changeSummary, recordAudit } from '../../../audit/record.ts';
 import { type DataPrincipal, type Tx, withTenant } from '../../../db/tenant.ts';
 import { emitEvent } from '../../../events/emit.ts';
@@ -180,10 +181,7 @@ const agentFields = z.object({
   knowledgeCategories: z.array(category).max(50).default([]),
   active: z.boolean().default(true),
 });
-const agentPatch = agentFields
-  .extend({ model: z.string().trim().min(1).max(200) })
-  .partial()
-  .extend({ id: z.guid() });
+const agentPatch = updateFieldsOf(agentFields).extend({ id: z.guid() });
 
 const sharingInput = z
   .object({

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
 import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
 import { router, tenantProcedure } from '../../../api/procedures.ts';
+import { updateFieldsOf } from '../../../api/update-fields.ts';
 import { actorOf, changeSummary, recordAudit } from '../../../audit/record.ts';
 import { randomBase62 } from '../../../auth/api-key-format.ts';
 import { publicUrl } from '../../../config.ts';
@@ -207,7 +208,7 @@ export const widgetsRouter = router({
 
   update: tenantProcedure
     .meta({ summary: 'Change a chat widget', tags, scope: WRITE, rest: { method: 'PATCH', path: '/ai/widgets/{id}' } })
-    .input(widgetFields.partial().extend({ id: z.guid(), allowedDomains: domains.optional() }))
+    .input(updateFieldsOf(widgetFields).extend({ id: z.guid() }))
     .output(widgetOutput)
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.principal.tenantId;
