@@ -161,6 +161,13 @@ describeEachBackend('api keys', (backend) => {
     expect(refused.status).toBe(401);
     expect(refused.body.error.code).toBe('UNAUTHENTICATED');
 
+    // Also by procedures that answer from this process's memory, not from a table.
+    const reader = await apiKeyClient(acme.admin, { role: 'admin', scopes: ['audit:read'] });
+    expect((await reader.get('/api/v1/observability/stats')).status).toBe(200);
+    await t.ownerQuery('update app.api_keys set revoked_at = now() where id = $1', [reader.apiKeyId]);
+    expect((await reader.get('/api/v1/observability/stats')).status).toBe(401);
+    expect((await reader.get('/api/v1/observability/slow-queries')).status).toBe(401);
+
     const made = new ApiClient(t.url);
     made.apiKey = generateApiKey('test').secret; // well formed, never issued
     expect((await made.get('/api/v1/tenants/current')).status).toBe(401);

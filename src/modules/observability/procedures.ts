@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminProcedure, router } from '../../api/procedures.ts';
+import { withTenant } from '../../db/tenant.ts';
 
 export const windowInput = z.object({ windowMinutes: z.coerce.number().int().min(1).max(60).default(15) });
 export const slowQueryInput = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -29,6 +30,10 @@ const tags = ['observability'];
  * A tenant's own view of how Palisade serves it, from this process's memory
  * (docs/operations.md explains the per-process scope). Filtered to the
  * caller's tenant; the figures of other tenants are never in reach.
+ *
+ * They read no table, yet run inside a tenant transaction: opening it is where an API key is checked
+ * again (its resolution is remembered per process, auth/principal.ts), so a key revoked or expired
+ * since is refused here as on every other procedure.
  */
 export const observabilityRouter = router({
   stats: adminProcedure
@@ -40,12 +45,14 @@ export const observabilityRouter = router({
     })
     .input(windowInput)
     .output(z.object({ windowMinutes: z.number().int(), procedures: z.array(procedureStatsOutput) }))
-    .query(({ ctx, input }) => ({
-      windowMinutes: input.windowMinutes,
-      procedures: ctx.services.telemetry.stats
-        .snapshot(input.windowMinutes, ctx.principal.tenantId)
-        .map(({ tenantId: _tenant, ...rest }) => rest),
-    })),
+    .query(({ ctx, input }) =>
+      withTenant(ctx.principal, async () => ({
+        windowMinutes: input.windowMinutes,
+        procedures: ctx.services.telemetry.stats
+          .snapshot(input.windowMinutes, ctx.principal.tenantId)
+          .map(({ tenantId: _tenant, ...rest }) => rest),
+      })),
+    ),
 
   slowQueries: adminProcedure
     .meta({
@@ -56,10 +63,12 @@ export const observabilityRouter = router({
     })
     .input(slowQueryInput)
     .output(z.object({ thresholdMs: z.number(), items: z.array(slowQueryOutput) }))
-    .query(({ ctx, input }) => ({
-      thresholdMs: ctx.services.telemetry.slowQueries.thresholdMs,
-      items: ctx.services.telemetry.slowQueries
-        .list(input.limit, ctx.principal.tenantId)
-        .map(({ tenantId: _tenant, ...rest }) => rest),
-    })),
+    .query(({ ctx, input }) =>
+      withTenant(ctx.principal, async () => ({
+        thresholdMs: ctx.services.telemetry.slowQueries.thresholdMs,
+        items: ctx.services.telemetry.slowQueries
+          .list(input.limit, ctx.principal.tenantId)
+          .map(({ tenantId: _tenant, ...rest }) => rest),
+      })),
+    ),
 });
