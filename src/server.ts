@@ -39,6 +39,7 @@ import { registerHealthRoutes } from './health/routes.ts';
 import { answerClientError } from './http/client-errors.ts';
 import { registerJsonParser } from './http/json-body.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
+import { registerSameOriginCheck } from './http/same-origin.ts';
 import { webHeaders } from './http/web-headers.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { createLogger } from './logger.ts';
@@ -262,6 +263,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     reply.header('x-request-id', req.id);
   });
   registerJsonParser(app, config.BODY_LIMIT_BYTES);
+  registerSameOriginCheck(app, new URL(publicUrl(config)).origin);
 
   app.setErrorHandler((error: FastifyError, req, reply) => {
     const appError = httpAppError(error);

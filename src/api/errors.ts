@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
     message: 'This agent is shared with you by another tenant; you can use it but not change it.',
   },
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'This widget may not be used from this website.' },
+  CROSS_SITE_REQUEST: { status: 403, message: 'A signed-in change must come from this site.' },
   WIDGET_INACTIVE: { status: 403, message: 'This chat widget is switched off.' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },

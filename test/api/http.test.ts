@@ -82,6 +82,23 @@ describeEachBackend('HTTP surface', (backend) => {
     );
   });
 
+  it('refuses a signed-in change that names another origin (cross-site request forgery), over REST and tRPC', async () => {
+    const user = await signUp(t.url, 'csrf');
+    // A sibling subdomain is the same site: SameSite=Lax would let the cookie through.
+    const sibling = { origin: 'https://evil.127.0.0.1.nip.io' };
+    const rest = await user.request('POST', '/api/v1/tenants', { name: 'Forged', slug: 'csrf-forged' }, sibling);
+    expect(rest.status).toBe(403);
+    expect(rest.body.error.code).toBe('CROSS_SITE_REQUEST');
+    const trpc = await user.request('POST', '/trpc/tenants.create', { name: 'Forged', slug: 'csrf-forged' }, sibling);
+    expect(trpc.status).toBe(403);
+    const [forged] = await t.ownerQuery<{ n: number }>("select count(*)::int as n from app.tenants where slug = 'csrf-forged'");
+    expect(forged?.n).toBe(0);
+
+    // From the site itself it goes through; reads are not concerned.
+    expect((await user.post('/api/v1/tenants', { name: 'Own', slug: 'csrf-own' })).status).toBe(201);
+    expect((await user.get('/api/v1/me', sibling)).status).toBe(200);
+  });
+
   it('refuses an oversized body with 413 and the standard shape', async () => {
     const user = await signUp(t.url, 'big');
     const res = await user.post('/api/v1/tenants', { name: 'x'.repeat(70_000), slug: 'big-body' });
