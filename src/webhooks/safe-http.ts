@@ -1,15 +1,15 @@
-import { lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
  * Outbound HTTP for webhooks that cannot be pointed at the inside of our
- * network. The address is checked after DNS resolution, inside the socket's
- * own lookup, so a hostname that resolves to a public address for a check and
- * to 127.0.0.1 at connect time (DNS rebinding) is still refused. URL literals
- * in decimal, octal or hex form are normalised by the URL parser first.
- * Redirects are never followed.
+ * network. Every address a hostname resolves to is checked after DNS
+ * resolution, inside the socket's own lookup, so a hostname that resolves to
+ * a public address for a check and to 127.0.0.1 at connect time (DNS
+ * rebinding) is still refused. URL literals in decimal, octal or hex form are
+ * normalised by the URL parser first. Redirects are never followed.
  */
 
 const blocked = new BlockList();
@@ -34,7 +34,8 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['64:ff9b::', 96],
+  // Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the site's prefix length, so it cannot be judged.
+  ['64:ff9b:1::', 48],
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],
@@ -45,19 +46,43 @@ for (const [net, prefix] of [
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
-function mappedIpv4(address: string): string | undefined {
-  const match = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return match?.[1];
+/** The eight 16-bit groups of an address that `isIP` has already accepted as IPv6 (zone id removed). */
+function ipv6Groups(address: string): number[] {
+  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
+    [(Number(a) << 8) | Number(b), (Number(c) << 8) | Number(d)].map((group) => group.toString(16)).join(':'),
+  );
+  const [head = '', tail] = hex.split('::');
+  const parse = (part: string) => (part ? part.split(':').map((group) => Number.parseInt(group, 16)) : []);
+  if (tail === undefined) return parse(head);
+  const [before, after] = [parse(head), parse(tail)];
+  return [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
 }
 
-/** Whether an IP address is private, loopback, link-local, metadata, reserved or multicast. */
+/**
+ * The IPv4 address carried by IPv6 forms that reach an IPv4 host: compatible (::a.b.c.d), mapped
+ * (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d) and well-known NAT64 (64:ff9b::a.b.c.d). Judging them
+ * by the IPv6 table alone would let ::7f00:1 through as a public address.
+ */
+function embeddedIpv4(groups: number[]): string | undefined {
+  const zeros = (from: number, to: number) => groups.slice(from, to).every((group) => group === 0);
+  const carriesIpv4 =
+    (zeros(0, 5) && (groups[5] === 0 || groups[5] === 0xffff)) ||
+    (zeros(0, 4) && groups[4] === 0xffff && groups[5] === 0) ||
+    (groups[0] === 0x64 && groups[1] === 0xff9b && zeros(2, 6));
+  if (!carriesIpv4) return undefined;
+  const [high = 0, low = 0] = groups.slice(6);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
+
+/** Whether an IP address is private, loopback, link-local, metadata, reserved or multicast; so is anything that is not an IP address. */
 export function isNonPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, 'ipv4');
+  const bare = address.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const family = isIP(bare);
+  if (family === 4) return blocked.check(bare, 'ipv4');
   if (family === 6) {
-    const v4 = mappedIpv4(address);
+    const v4 = embeddedIpv4(ipv6Groups(bare));
     if (v4) return blocked.check(v4, 'ipv4');
-    return blocked.check(address, 'ipv6');
+    return blocked.check(bare, 'ipv6');
   }
   return true;
 }
@@ -76,6 +101,11 @@ export class BlockedDestinationError extends Error {
   }
 }
 
+const bareHostname = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
+
+/** Allowed hosts match the hostname as written in the URL (lowercased, IPv6 without brackets), not what it resolves to. */
+const isAllowedHost = (url: URL, policy: OutboundPolicy) => policy.allowedHosts.has(bareHostname(url).toLowerCase());
+
 /** Validates a URL's form when an endpoint is saved; the address itself is checked again at every connect. */
 export function checkWebhookUrl(raw: string, policy: OutboundPolicy): URL {
   let url: URL;
@@ -86,8 +116,8 @@ export function checkWebhookUrl(raw: string, policy: OutboundPolicy): URL {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BlockedDestinationError('only http and https URLs');
   if (url.username || url.password) throw new BlockedDestinationError('credentials in the URL are not allowed');
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const allowed = policy.allowedHosts.has(host.toLowerCase());
+  const host = bareHostname(url);
+  const allowed = isAllowedHost(url, policy);
   if (policy.requireHttps && url.protocol !== 'https:' && !allowed) throw new BlockedDestinationError('only https URLs');
   if (isIP(host) && isNonPublicAddress(host) && !allowed) throw new BlockedDestinationError('the address is not public');
   if (!allowed && (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal'))) {
@@ -112,20 +142,31 @@ export interface OutboundRequest {
   maxBodyBytes?: number;
 }
 
-/** Sends one request under the policy. Rejects with BlockedDestinationError, a timeout or a network error. */
-export function sendOutbound(request: OutboundRequest, policy: OutboundPolicy): Promise<OutboundResponse> {
-  const url = checkWebhookUrl(request.url, policy);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const allowed = policy.allowedHosts.has(host.toLowerCase());
-  const lookup: typeof dnsLookup = ((hostname: string, options: object, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { ...options, all: false }, (error, address, family) => {
-      if (error) return callback(error);
-      if (!allowed && isNonPublicAddress(address as string)) {
-        return callback(new BlockedDestinationError('the address is not public'));
+/**
+ * The socket lookup that enforces the public-address rule at connect time. It resolves every address and
+ * refuses the host if any of them is non-public, so a name cannot mix a public address with an internal one.
+ * It answers in the shape the socket asked for: with autoSelectFamily (happy eyeballs, on by default since
+ * Node 20) net asks for all addresses and needs the list; otherwise it needs one address and its family.
+ */
+export function publicAddressLookup(allowed: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, '');
+      const first = addresses[0];
+      if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
+      if (!allowed && addresses.some(({ address }) => isNonPublicAddress(address))) {
+        return callback(new BlockedDestinationError('the address is not public'), '');
       }
-      callback(null, address, family);
+      if (options.all) return callback(null, addresses);
+      callback(null, first.address, first.family);
     });
-  }) as typeof dnsLookup;
+  };
+}
+
+/** Sends one request under the policy. Rejects with BlockedDestinationError, a timeout or a network error. */
+export async function sendOutbound(request: OutboundRequest, policy: OutboundPolicy): Promise<OutboundResponse> {
+  const url = checkWebhookUrl(request.url, policy);
+  const lookup = publicAddressLookup(isAllowedHost(url, policy));
   const client = url.protocol === 'https:' ? https : http;
   const maxBody = request.maxBodyBytes ?? 4096;
   return new Promise((resolve, reject) => {
