@@ -186,9 +186,10 @@ export async function registerAiChatRoutes(app: FastifyInstance, deps: Deps): Pr
       const { id } = parsed(sessionParams, req.params);
       const input = parsed(messageInput, req.body);
       await limit(reply, `widget:${widget.widgetId}`, 'widget');
-      await limit(reply, `visitor:${id}`, 'widgetVisitor');
-      // Only the browser holding the session's token may continue it.
+      // Only the browser holding the session's token may continue it, or spend its visitor budget:
+      // a session id alone must not let anyone lock the visitor out.
       await visitorConversation(principal, id, sha256Hex(input.visitorToken));
+      await limit(reply, `visitor:${id}`, 'widgetVisitor');
       await streamChat(req, reply, (onDelta, signal) =>
         chat(
           {

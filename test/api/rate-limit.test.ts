@@ -63,6 +63,33 @@ describeEachBackend('rate limits', (backend) => {
     expect((await other.get('/api/v1/tenants/current')).status).toBe(200);
   });
 
+  it("counts a widget visitor's messages only once the visitor's token is checked", async () => {
+    const agent = await acme.admin.post('/api/v1/ai/agents', { name: 'Limits', systemPrompt: 'Answer briefly.' });
+    const widget = await acme.admin.post('/api/v1/ai/widgets', {
+      name: 'Limits',
+      agentId: agent.body.id,
+      allowedDomains: ['shop.example.com'],
+    });
+    expect(widget.status, JSON.stringify(widget.body)).toBe(201);
+    const api = `${tight.url}/api/v1/widget/${widget.body.publishableKey}`;
+    // Widget: 3 a minute; visitor: 1.
+    await clearOfWindowEnd();
+    const send = (path: string, body: object) =>
+      fetch(`${api}${path}`, {
+        method: 'POST',
+        headers: { origin: 'https://shop.example.com', 'content-type': 'application/json', 'x-forwarded-for': clientAddress() },
+        body: JSON.stringify(body),
+      });
+    const session = await send('/sessions', {});
+    expect(session.status).toBe(201);
+    const { sessionId, visitorToken } = (await session.json()) as { sessionId: string; visitorToken: string };
+    const forged = await send(`/sessions/${sessionId}/messages`, { visitorToken: 'vt_forged-by-someone-who-knows-the-session-id', content: 'hi' });
+    expect(forged.status).toBe(404);
+    const own = await send(`/sessions/${sessionId}/messages`, { visitorToken, content: 'hi' });
+    expect(own.status).toBe(200);
+    await own.text();
+  });
+
   it("follows the tenant's plan", async () => {
     const upgraded = await createTenant(wide.url, wide.inbox, 'upgraded');
     expect((await upgraded.owner.patch('/api/v1/tenants/current', { plan: 'business' })).status).toBe(200);
