@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { proceduresByPath } from '../api/call.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -8,13 +9,20 @@ import { requestScope } from './request-scope.ts';
 import type { SlowQueryLog } from './slow-queries.ts';
 import type { TenantStats } from './tenant-stats.ts';
 
-/** The label a request is counted under: its route pattern, or the tRPC procedure path. Never raw ids. */
+/**
+ * The label a request is counted under: its route pattern, or the tRPC procedure it names. Never raw
+ * ids or anything else the client makes up: every label is a metric series and a statistics key, so a
+ * client sending random paths must not be able to create new ones.
+ */
 function procedureOf(req: FastifyRequest): string {
   const pattern = req.routeOptions.url;
   if (pattern?.startsWith('/trpc')) {
-    const path = req.url.slice('/trpc/'.length).split('?')[0] ?? '';
+    // The path as routed (decoded), which is what the tRPC transport looks up.
+    const path = (req.params as { path?: unknown } | undefined)?.path;
+    if (typeof path !== 'string' || path === '') return 'trpc (unknown)';
     // Batched calls name several procedures; one label keeps the series count bounded.
-    return path.includes(',') ? 'trpc (batch)' : `trpc ${path}`;
+    if (path.includes(',')) return 'trpc (batch)';
+    return Object.hasOwn(proceduresByPath, path) ? `trpc ${path}` : 'trpc (unknown)';
   }
   return `${req.method} ${pattern ?? '(unmatched)'}`;
 }

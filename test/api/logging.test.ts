@@ -43,4 +43,26 @@ describeEachBackend('structured logs', (backend) => {
       if (value && value.length > 16) expect(log).not.toContain(value);
     }
   });
+
+  // Last in this suite: it breaks the sessions table while it runs.
+  it('never writes the session token when the session lookup fails in the database', async () => {
+    const user = await signUp(t.url, 'outage');
+    const signIn = await new ApiClient(t.url).post('/api/auth/sign-in/email', { email: user.email, password: PASSWORD });
+    const sessionToken = signIn.body.token as string;
+    expect(sessionToken.length).toBeGreaterThan(16);
+    const from = lines.length;
+    // The lookup by token now fails in PostgreSQL, the way it would during an outage, with the token bound.
+    await t.ownerQuery('alter table auth.sessions rename column token to token_unavailable');
+    try {
+      const res = await new ApiClient(t.url).get('/api/v1/me', { authorization: `Bearer ${sessionToken}` });
+      expect(res.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await t.ownerQuery('alter table auth.sessions rename column token_unavailable to token');
+    }
+    const written = lines.slice(from);
+    const failures = written.map((line) => JSON.parse(line)).filter((entry) => entry.err?.type === 'DrizzleQueryError');
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0].err.params).toBe('[redacted]');
+    expect(written.join('')).not.toContain(sessionToken);
+  });
 });

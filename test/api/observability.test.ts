@@ -63,6 +63,37 @@ describeEachBackend('observability', (backend) => {
     expect(await separate.text()).toContain('palisade_http_request_duration_seconds');
   });
 
+  it('counts made-up paths under a fixed set of route labels, so anonymous clients cannot add series', async () => {
+    const anonymous = new ApiClient(t.url);
+    const routeLabels = async () => {
+      const res = await anonymous.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` });
+      return new Set([...(res.body as string).matchAll(/route="([^"]*)"/g)].map((m) => m[1]));
+    };
+    const madeUp = (marker: string) => [
+      `/trpc/${marker}`,
+      `/trpc/${marker}.list?input=%7B%7D`,
+      `/trpc/me.get,${marker}?batch=1`,
+      `/api/v1/${marker}`,
+      `/api/v1/tenants/${marker}/${marker}`,
+      `/api/auth/${marker}`,
+      `/${marker}`,
+    ];
+    const send = async (marker: string) => {
+      for (const path of madeUp(marker)) {
+        await anonymous.get(path);
+        await anonymous.post(path, {});
+      }
+    };
+    await send(`probe${randomUUID().slice(0, 8)}`);
+    const before = await routeLabels();
+    expect(before).toContain('trpc (unknown)');
+    const markers = Array.from({ length: 20 }, () => `random${randomUUID().slice(0, 8)}`);
+    for (const marker of markers) await send(marker);
+    const after = await routeLabels();
+    expect([...after].filter((label) => markers.some((marker) => label?.includes(marker)))).toEqual([]);
+    expect([...after].filter((label) => !before.has(label))).toEqual([]);
+  });
+
   it("shows each tenant's admins their own request statistics, and nobody else's", async () => {
     for (let i = 0; i < 3; i++) expect((await globex.admin.get('/api/v1/webhooks/endpoints')).status).toBe(200);
     expect((await globex.admin.get(`/api/v1/webhooks/endpoints/${randomUUID()}`)).status).toBe(404);
