@@ -170,7 +170,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const broker: RealtimeBroker = config.REDIS_URL
     ? createRedisBroker({ url: config.REDIS_URL, logger, channel: `${config.REDIS_KEY_PREFIX}realtime` })
     : createLocalBroker({ logger });
-  const realtime = new RealtimeHub({ broker, logger, revalidate: (subscriber) => sessions.stillAllowed(subscriber) });
+  const realtime = new RealtimeHub({ broker, logger, revalidate: (subscriber) => sessions.roleNow(subscriber) });
   const metrics = createMetrics({
     poolStats: () => database.poolStats(),
     realtimeConnections: () => realtime.size,

@@ -1,5 +1,6 @@
 import { AppError } from '../api/errors.ts';
 import type { Database } from '../db/client.ts';
+import type { Role } from '../db/core-schema.ts';
 import {
   type ApiKeyPrincipal,
   apiKeyIsLive,
@@ -41,8 +42,11 @@ export interface SessionService {
   forgetApiKey(apiKeyId: string): void;
   /** A widget's visitor principal from its publishable key, with the widget's public settings, or null for an unknown key. */
   fromWidgetKey(publishableKey: string): Promise<{ principal: WidgetPrincipal; widget: ResolvedWidget } | null>;
-  /** Whether a member is still a member of the tenant, or a key still live: for long-lived connections. */
-  stillAllowed(who: { tenantId: string; userId: string | null; apiKeyId: string | null }): Promise<boolean>;
+  /**
+   * For long-lived connections: the role a member holds in the tenant now, or a key's ceiling (`role`, which
+   * never changes) while the key is live; null once the member left or the key was revoked.
+   */
+  roleNow(who: { tenantId: string; userId: string | null; apiKeyId: string | null; role: Role }): Promise<Role | null>;
   /** The caller's identity bound to the database, for user- and platform-level transactions. */
   bindIdentity(identity: UserIdentity): UserIdentity;
   /** Remembers the session's active tenant. */
@@ -57,7 +61,7 @@ export interface SessionService {
  * That is safe because the resolution only names the key's tenant, role ceiling and scopes, which never
  * change, and the plan its rate limit uses; whether the key is still live (not revoked or expired, its tenant
  * not deleted) is checked again by `app.enter_api_key` as every tenant transaction opens, and by
- * `stillAllowed` before a realtime socket opens.
+ * `roleNow` before a realtime socket opens.
  *
  * An entry is served for up to fifteen minutes. Once it is five minutes old, the next request that uses it
  * starts a new resolution in the background and goes on with the entry: so a key in use keeps its plan and
@@ -177,9 +181,9 @@ export function createSessionService(auth: Auth, database: Database, apiKeys = n
       return { principal, widget };
     },
 
-    async stillAllowed({ tenantId, userId, apiKeyId }) {
-      if (apiKeyId) return apiKeyIsLive(database, tenantId, apiKeyId);
-      return userId !== null && (await memberRole(database, tenantId, userId)) !== null;
+    async roleNow({ tenantId, userId, apiKeyId, role }) {
+      if (apiKeyId) return (await apiKeyIsLive(database, tenantId, apiKeyId)) ? role : null;
+      return userId === null ? null : memberRole(database, tenantId, userId);
     },
 
     bindIdentity: (identity) => bindToDatabase(database, identity),

@@ -46,10 +46,12 @@ describe('realtime hub with the local broker', () => {
 
   it('applies type filters: *, exact types, resource.*, and none', async () => {
     start();
-    const all = connect(subscriber('acme', 'u1'), ['*']);
-    const contacts = connect(subscriber('acme', 'u1'), ['contact.*']);
-    const exact = connect(subscriber('acme', 'u1'), ['member.created', 'tenant.updated']);
-    const none = connect(subscriber('acme', 'u1'), []);
+    // An admin, who may see every type, even one missing from the catalogue (`contacts.created`).
+    const admin = subscriber('acme', 'u1', null, 'admin');
+    const all = connect(admin, ['*']);
+    const contacts = connect(admin, ['contact.*']);
+    const exact = connect(admin, ['member.created', 'tenant.updated']);
+    const none = connect(admin, []);
     const events = ['contact.created', 'member.created', 'contacts.created', 'tenant.updated'].map((t) => makeEvent('acme', t));
     for (const event of events) await broker.publish(event);
     const typesOf = (c: RecordingConnection) => c.frames.flatMap((f) => (f.type === 'event' ? [f.event.type] : []));
@@ -62,6 +64,52 @@ describe('realtime hub with the local broker', () => {
     none.types = ['member.*'];
     await broker.publish(makeEvent('acme', 'member.updated'));
     expect(typesOf(none)).toEqual(['member.updated']);
+  });
+
+  it('delivers an event only to connections whose role may see its type, keys up to their role ceiling', async () => {
+    start();
+    const member = connect(subscriber('acme', 'u1', null, 'member'));
+    const admin = connect(subscriber('acme', 'u2', null, 'admin'));
+    const owner = connect(subscriber('acme', 'u3', null, 'owner'));
+    const memberKey = connect(subscriber('acme', null, 'k1', 'member'));
+    const adminKey = connect(subscriber('acme', null, 'k2', 'admin'));
+    const endpoint = makeEvent('acme', 'webhook_endpoint.created', { id: 'w1', url: 'https://hooks.slack.com/services/secret' });
+    const key = makeEvent('acme', 'api_key.created', { apiKeyId: 'k3', name: 'ci', role: 'admin', scopes: [] });
+    const uncatalogued = makeEvent('acme', 'not_in_the.catalogue');
+    const contact = makeEvent('acme', 'contact.created', { id: 'c1' });
+    for (const event of [endpoint, key, uncatalogued, contact]) await broker.publish(event);
+
+    const everything = [endpoint.id, key.id, uncatalogued.id, contact.id];
+    expect(admin.eventIds).toEqual(everything);
+    expect(owner.eventIds).toEqual(everything);
+    expect(adminKey.eventIds).toEqual(everything);
+    expect(member.eventIds).toEqual([contact.id]);
+    expect(memberKey.eventIds).toEqual([contact.id]);
+  });
+
+  it("member.updated with another role closes that user's connections in that tenant before delivery, to reconnect under it", async () => {
+    start();
+    const demoted = connect(subscriber('acme', 'u1', null, 'admin'));
+    const demotedOtherTab = connect(subscriber('acme', 'u1', null, 'admin'));
+    const elsewhere = connect(subscriber('globex', 'u1', null, 'admin'));
+    const colleague = connect(subscriber('acme', 'u2', null, 'admin'));
+    const change = makeEvent('acme', 'member.updated', { userId: 'u1', role: 'member' });
+    await broker.publish(change);
+
+    for (const tab of [demoted, demotedOtherTab]) {
+      expect(tab.closed).toEqual({ code: 4409, reason: 'role changed' });
+      expect(tab.eventIds).toEqual([]);
+    }
+    expect(elsewhere.closed).toBeUndefined();
+    expect(colleague.eventIds).toEqual([change.id]);
+
+    // A socket opened under the new role stays: the event it hears is about the role it already has.
+    const reconnected = connect(subscriber('acme', 'u1', null, 'member'));
+    const again = makeEvent('acme', 'member.updated', { userId: 'u1', role: 'member' });
+    await broker.publish(again);
+    expect(reconnected.closed).toBeUndefined();
+    expect(reconnected.eventIds).toEqual([again.id]);
+    expect(hub.size).toBe(3);
   });
 
   it("member.deleted closes that user's connections in that tenant only, before the event is delivered", async () => {
@@ -113,7 +161,8 @@ describe('realtime hub with the local broker', () => {
       revalidate: async (s) => {
         checked.push(`${s.tenantId}/${s.userId ?? s.apiKeyId}`);
         if (s.userId === 'broken') throw new Error('database unavailable');
-        return s.userId !== 'gone';
+        if (s.userId === 'demoted') return 'member';
+        return s.userId === 'gone' ? null : s.role;
       },
     });
     const gone1 = connect(subscriber('acme', 'gone'));
@@ -121,7 +170,11 @@ describe('realtime hub with the local broker', () => {
     const stays = connect(subscriber('acme', 'u1'));
     const unknown = connect(subscriber('acme', 'broken'));
     const goneElsewhere = connect(subscriber('globex', 'gone'));
+    // Its role changed and this process missed the event: the client must reconnect under the new role.
+    const demoted = connect(subscriber('acme', 'demoted', null, 'admin'));
     await hub.revalidateNow();
+
+    expect(demoted.closed).toEqual({ code: 4409, reason: 'role changed' });
 
     expect(gone1.closed).toEqual({ code: 4403, reason: 'access revoked' });
     expect(gone2.closed).toEqual({ code: 4403, reason: 'access revoked' });
@@ -129,12 +182,12 @@ describe('realtime hub with the local broker', () => {
     expect(stays.closed).toBeUndefined();
     // A failing check keeps the connection: the next round tries again.
     expect(unknown.closed).toBeUndefined();
-    expect(checked.sort()).toEqual(['acme/broken', 'acme/gone', 'acme/u1', 'globex/gone']);
+    expect(checked.sort()).toEqual(['acme/broken', 'acme/demoted', 'acme/gone', 'acme/u1', 'globex/gone']);
     expect(hub.size).toBe(2);
   });
 
   it('revalidates on its timer', async () => {
-    start({ revalidate: async (s) => s.userId !== 'gone', revalidateEveryMs: 10 });
+    start({ revalidate: async (s) => (s.userId === 'gone' ? null : s.role), revalidateEveryMs: 10 });
     const gone = connect(subscriber('acme', 'gone'));
     const stays = connect(subscriber('acme', 'u1'));
     await expect.poll(() => gone.closed, { timeout: 5_000 }).toEqual({ code: 4403, reason: 'access revoked' });

@@ -1,3 +1,5 @@
+import { ROLE_RANK, type Role } from '../db/core-schema.ts';
+import { minRoleToSee } from '../events/catalogue.ts';
 import { matchesFilter } from '../events/filter.ts';
 import type { Logger } from '../logger.ts';
 import type { RealtimeBroker, RealtimeEvent } from './broker.ts';
@@ -8,6 +10,12 @@ export interface Subscriber {
   tenantId: string;
   userId: string | null;
   apiKeyId: string | null;
+  /**
+   * The member's role, or the key's role ceiling, when the socket opened: it decides which event types
+   * the socket receives (events/catalogue.ts). A role change closes the member's sockets, so that the
+   * reconnecting client is authenticated again under its new role.
+   */
+  role: Role;
 }
 
 /** A socket as the hub sees it; the route adapts a `ws` WebSocket to this. */
@@ -24,12 +32,13 @@ export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_KEY_REVOKED = 4401;
 export const CLOSE_ACCESS_REVOKED = 4403;
+export const CLOSE_ROLE_CHANGED = 4409;
 
 export interface RealtimeHubOptions {
   broker: RealtimeBroker;
   logger: Logger;
-  /** Whether a subscriber may still listen (member of the tenant, key not revoked). */
-  revalidate?: (subscriber: Subscriber) => Promise<boolean>;
+  /** The role a subscriber holds now (member of the tenant, key not revoked), or null if it may no longer listen. */
+  revalidate?: (subscriber: Subscriber) => Promise<Role | null>;
   revalidateEveryMs?: number;
   /** How many revalidations run at once, so a round does not flood the database. */
   revalidateConcurrency?: number;
@@ -40,7 +49,7 @@ const subscriberKey = (s: Subscriber) => `${s.tenantId}\u0000${s.userId ?? ''}\u
 /**
  * The sockets of this process, indexed by tenant. Events arrive through the
  * broker (from any process) and go only to sockets of the event's tenant
- * whose filter matches.
+ * whose role may see the event's type and whose filter matches.
  */
 export class RealtimeHub {
   readonly #byTenant = new Map<string, Set<RealtimeConnection>>();
@@ -124,15 +133,20 @@ export class RealtimeHub {
       for (let group = queue.pop(); group; group = queue.pop()) {
         const [first] = group;
         if (!first) continue;
-        let valid: boolean;
+        let role: Role | null;
         try {
-          valid = await check(first.subscriber);
+          role = await check(first.subscriber);
         } catch (error) {
           // Fail open: a database hiccup must not disconnect everyone; the next round checks again.
           this.#logger.warn({ err: error }, 'realtime revalidation could not run');
           continue;
         }
-        if (!valid) for (const connection of group) this.#drop(connection, CLOSE_ACCESS_REVOKED, 'access revoked');
+        // A role change whose event this process missed (Redis away) is caught here: the client reconnects
+        // and is authenticated under its new role.
+        for (const connection of group) {
+          if (!role) this.#drop(connection, CLOSE_ACCESS_REVOKED, 'access revoked');
+          else if (role !== connection.subscriber.role) this.#drop(connection, CLOSE_ROLE_CHANGED, 'role changed');
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, queue.length) }, worker));
@@ -141,7 +155,7 @@ export class RealtimeHub {
   #onEvent(event: RealtimeEvent): void {
     const set = this.#byTenant.get(event.tenantId);
     if (!set) return;
-    // Revocations close first, so the removed party does not receive the event that removed it.
+    // Revocations and role changes close first, so the party concerned does not receive the event about it.
     if (event.type === 'member.deleted' && typeof event.data.userId === 'string') {
       const userId = event.data.userId;
       for (const connection of [...set]) {
@@ -152,9 +166,19 @@ export class RealtimeHub {
       for (const connection of [...set]) {
         if (connection.subscriber.apiKeyId === apiKeyId) this.#drop(connection, CLOSE_KEY_REVOKED, 'api key revoked');
       }
+    } else if (event.type === 'member.updated' && typeof event.data.userId === 'string') {
+      // Closed rather than given the event's role: events from several processes may arrive out of order,
+      // and the handshake of the reconnecting client reads the role that is current then.
+      const { userId, role } = event.data;
+      for (const connection of [...set]) {
+        const { subscriber } = connection;
+        if (subscriber.userId === userId && subscriber.role !== role) this.#drop(connection, CLOSE_ROLE_CHANGED, 'role changed');
+      }
     }
+    const requiredRank = ROLE_RANK[minRoleToSee(event.type)];
     let frame: string | undefined;
     for (const connection of set) {
+      if (ROLE_RANK[connection.subscriber.role] < requiredRank) continue;
       if (!matchesFilter(connection.types, event.type)) continue;
       // Serialised once per event, not once per socket.
       frame ??= encodeServerMessage({

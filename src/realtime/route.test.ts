@@ -11,14 +11,17 @@ import { issueRealtimeToken, verifyRealtimeToken } from './token.ts';
 const SECRET = 'route test secret';
 const APP_ORIGIN = 'https://app.example.com';
 
-/** Test credentials: `x-test-subscriber: tenant/user`, or a realtime token in `?token=`. */
+/** Test credentials: `x-test-subscriber: tenant/user`, or a realtime token in `?token=`; members either way. */
 async function authenticate(req: FastifyRequest): Promise<Subscriber | null> {
   const token = (req.query as { token?: unknown }).token;
-  if (typeof token === 'string') return verifyRealtimeToken(SECRET, token);
+  if (typeof token === 'string') {
+    const claims = verifyRealtimeToken(SECRET, token);
+    return claims && { ...claims, role: 'member' };
+  }
   const header = req.headers['x-test-subscriber'];
   if (typeof header !== 'string') return null;
   const [tenantId, userId] = header.split('/');
-  return tenantId && userId ? { tenantId, userId, apiKeyId: null } : null;
+  return tenantId && userId ? { tenantId, userId, apiKeyId: null, role: 'member' } : null;
 }
 
 interface Server {

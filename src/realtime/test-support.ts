@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import type { Role } from '../db/core-schema.ts';
 import type { RealtimeEvent } from './broker.ts';
 import type { RealtimeConnection, Subscriber } from './hub.ts';
 import { type ServerMessage, serverMessageSchema } from './protocol.ts';
@@ -10,8 +11,13 @@ export function makeEvent(tenantId: string, type: string, data: Record<string, u
   return { id: randomUUID(), tenantId, type, data, timestamp: new Date().toISOString() };
 }
 
-export function subscriber(tenantId: string, userId: string | null, apiKeyId: string | null = null): Subscriber {
-  return { tenantId, userId, apiKeyId };
+export function subscriber(
+  tenantId: string,
+  userId: string | null,
+  apiKeyId: string | null = null,
+  role: Role = 'member',
+): Subscriber {
+  return { tenantId, userId, apiKeyId, role };
 }
 
 /** Log lines kept in memory, to assert that something was logged. */

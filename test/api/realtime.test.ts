@@ -62,7 +62,7 @@ describeEachBackend('realtime', (backend) => {
   });
 
   it('filters by event type', async () => {
-    const socket = await memberSocket(acme, 'member', 'webhook_endpoint.*');
+    const socket = await memberSocket(acme, 'admin', 'webhook_endpoint.*');
     expect((await acme.admin.patch('/api/v1/tenants/current', { settings: { filtered: true } })).status).toBe(200);
     const created = await acme.admin.post('/api/v1/webhooks/endpoints', {
       url: 'https://hooks.example.com/rt',
@@ -72,6 +72,52 @@ describeEachBackend('realtime', (backend) => {
     await socket.next((m) => m.type === 'event' && m.event.type === 'webhook_endpoint.created');
     expect(socket.eventTypes.every((type) => type.startsWith('webhook_endpoint.'))).toBe(true);
     await socket.close();
+  });
+
+  it('delivers events about admin-only objects only to sockets whose role may read them', async () => {
+    const memberByToken = await memberSocket(acme, 'member');
+    const memberByCookie = await RealtimeClient.connect(wsUrl(t), {
+      headers: { cookie: acme.member.cookieHeader(), origin: t.url },
+    });
+    const memberKey = await apiKeyClient(acme.admin, { role: 'member', scopes: ['events:read'] });
+    const memberKeySocket = await RealtimeClient.connect(wsUrl(t), { headers: { 'x-api-key': memberKey.apiKey as string } });
+    const admin = await memberSocket(acme, 'admin');
+    const members = [memberByToken, memberByCookie, memberKeySocket];
+
+    const endpoint = await acme.admin.post('/api/v1/webhooks/endpoints', {
+      url: 'https://hooks.example.com/services/T000/B000/secret-path',
+      eventTypes: ['contact.*'],
+    });
+    expect(endpoint.status).toBe(201);
+    const key = await apiKeyClient(acme.admin, { name: 'billing sync', role: 'admin', scopes: ['crm:read'] });
+    const endpointEvent = await admin.next((m) => m.type === 'event' && m.event.type === 'webhook_endpoint.created');
+    const keyEvent = await admin.next((m) => m.type === 'event' && m.event.type === 'api_key.created');
+    expect(endpointEvent.type === 'event' && endpointEvent.event.data).toMatchObject({ id: endpoint.body.id });
+    expect(keyEvent.type === 'event' && keyEvent.event.data).toMatchObject({ apiKeyId: key.apiKeyId, name: 'billing sync' });
+
+    // The hub fans an event out to all of a tenant's sockets at once, and a socket receives frames in order: once
+    // the admin has both events, a contact created now reaches each member socket after anything sent for them.
+    const contact = await acme.admin.post('/api/v1/crm/contacts', { name: 'Milton Waddams' });
+    expect(contact.status).toBe(201);
+    for (const socket of members) {
+      await socket.next((m) => m.type === 'event' && m.event.type === 'contact.created' && m.event.data.id === contact.body.id);
+      expect(socket.eventTypes.filter((type) => type.startsWith('webhook_endpoint.') || type.startsWith('api_key.'))).toEqual([]);
+      expect(JSON.stringify(socket.frames)).not.toContain('secret-path');
+    }
+    await admin.next((m) => m.type === 'event' && m.event.type === 'contact.created');
+    await Promise.all([...members, admin].map((socket) => socket.close()));
+  });
+
+  it("closes a member's sockets when their role changes, so the next handshake reads the new role", async () => {
+    const tenant = await createTenant(t.url, t.inbox, 'demotion');
+    const demoted = await memberSocket(tenant, 'admin');
+    const onlooker = await memberSocket(tenant, 'owner');
+    const change = await tenant.owner.patch(`/api/v1/members/${tenant.admin.userId}`, { role: 'member' });
+    expect(change.status).toBe(200);
+    expect(await demoted.closed).toEqual({ code: 4409, reason: 'role changed' });
+    await onlooker.next((m) => m.type === 'event' && m.event.type === 'member.updated');
+    expect(demoted.eventTypes).not.toContain('member.updated');
+    await onlooker.close();
   });
 
   it('accepts an API key with events:read at the handshake, and closes its sockets when it is revoked', async () => {
