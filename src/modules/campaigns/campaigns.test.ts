@@ -229,6 +229,145 @@ describeEachBackend('campaigns', (backend) => {
     expect(sent.body.items.map((m: { contactId: string }) => m.contactId).sort()).toEqual([c1, c3].sort());
   });
 
+  it('skips a contact deleted after the start, at send time', async () => {
+    const a = await createTenant(t.url, t.inbox, 'gone');
+    await throttle(a, 0);
+    const [kept, deleted, alsoKept] = [
+      await contact(a.member, 'Kept'),
+      await contact(a.member, 'Deleted'),
+      await contact(a.member, 'Also Kept'),
+    ];
+    const id = await campaign(a.member, await template(a.member, 'log', 'Hi {{firstName}}'), [
+      await group(a.member, [kept, deleted, alsoKept] as string[]),
+    ]);
+    expect((await a.member.post(`/api/v1/campaigns/${id}/start`, {})).body.counts).toMatchObject({ total: 3, pending: 3 });
+    expect((await a.member.delete(`/api/v1/crm/contacts/${deleted}`)).status).toBe(200);
+    await throttle(a, 100);
+    const done = await poll(
+      () => a.member.get(`/api/v1/campaigns/${id}`),
+      (res) => res.body.status === 'completed',
+      'campaign completed',
+    );
+    expect(done.body.counts).toMatchObject({ total: 3, sent: 2, skipped: 1 });
+    const skipped = await t.ownerQuery<{ contact_id: string; last_error: string }>(
+      "select contact_id, last_error from app.campaign_recipients where campaign_id = $1 and status = 'skipped'",
+      [id],
+    );
+    expect(skipped).toEqual([{ contact_id: deleted, last_error: 'contact deleted' }]);
+    const messaged = await t.ownerQuery<{ contact_id: string }>(
+      'select contact_id from app.campaign_messages where campaign_id = $1',
+      [id],
+    );
+    expect(messaged.map((m) => m.contact_id).sort()).toEqual([kept, alsoKept].sort());
+  });
+
+  /** A tenant whose jobs wait behind a throttle of 0, with one running and one scheduled campaign of two contacts. */
+  async function tenantWithWaitingCampaigns(label: string) {
+    const a = await createTenant(t.url, t.inbox, label);
+    await throttle(a, 0);
+    const gid = await group(a.member, [await contact(a.member, 'Ann'), await contact(a.member, 'Bob')]);
+    const running = await campaign(a.member, await template(a.member, 'log', 'Hello {{firstName}}'), [gid]);
+    expect((await a.member.post(`/api/v1/campaigns/${running}/start`, {})).body.status).toBe('running');
+    const scheduled = await campaign(a.member, await template(a.member, 'log', 'Later {{firstName}}'), [gid], {
+      scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect((await a.member.post(`/api/v1/campaigns/${scheduled}/start`, {})).body.status).toBe('scheduled');
+    return { a, running, scheduled };
+  }
+
+  /**
+   * Takes the throttle off a deleted tenant and makes its scheduled start due now (owner statements: its
+   * members cannot any more), so that anything still willing to send does; then waits for its jobs to end.
+   */
+  async function releaseAndDrain(tenantId: string) {
+    await t.ownerQuery(
+      `update app.tenants set settings = settings || '{"campaignMessagesPerSecond": 100000}'::jsonb where id = $1`,
+      [tenantId],
+    );
+    await t.ownerQuery("update app.jobs set run_at = now() where tenant_id = $1 and kind = 'start_scheduled_campaign'", [
+      tenantId,
+    ]);
+    await poll(
+      () =>
+        t.ownerQuery<{ n: number }>(
+          "select count(*)::int as n from app.jobs where tenant_id = $1 and kind in ('send_campaign_message', 'start_scheduled_campaign')",
+          [tenantId],
+        ),
+      (rows) => rows[0]?.n === 0,
+      "the deleted tenant's campaign jobs drained",
+    );
+  }
+
+  it("cancels a deleted tenant's campaigns with it: nothing sent after the deletion, a scheduled one never starts", async () => {
+    const { a, running, scheduled } = await tenantWithWaitingCampaigns('deleted');
+    expect((await a.owner.delete(`/api/v1/tenants/current?confirmSlug=${a.slug}`)).status).toBe(200);
+    await releaseAndDrain(a.id);
+
+    const sent = await t.ownerQuery<{ n: number }>('select count(*)::int as n from app.campaign_messages where tenant_id = $1', [
+      a.id,
+    ]);
+    expect(sent[0]?.n).toBe(0);
+    const statuses = await t.ownerQuery<{ id: string; status: string; started_at: Date | null }>(
+      'select id, status, started_at from app.campaigns where tenant_id = $1',
+      [a.id],
+    );
+    expect(statuses).toHaveLength(2);
+    expect(statuses.find((c) => c.id === running)?.status).toBe('cancelled');
+    expect(statuses.find((c) => c.id === scheduled)).toMatchObject({ status: 'cancelled', started_at: null });
+    const recipients = await t.ownerQuery<{ campaign_id: string; status: string; last_error: string }>(
+      'select campaign_id, status, last_error from app.campaign_recipients where tenant_id = $1',
+      [a.id],
+    );
+    expect(recipients).toEqual([
+      { campaign_id: running, status: 'skipped', last_error: 'campaign cancelled' },
+      { campaign_id: running, status: 'skipped', last_error: 'campaign cancelled' },
+    ]);
+    // Cancelled as the cancel transition would: audited and emitted, in the deletion's transaction.
+    const audit = await t.ownerQuery<{ n: number }>(
+      "select count(*)::int as n from app.audit_log where tenant_id = $1 and action = 'campaign.cancelled'",
+      [a.id],
+    );
+    expect(audit[0]?.n).toBe(2);
+    const events = await t.ownerQuery<{ type: string; id: string }>(
+      "select type, data->>'id' as id from app.events where tenant_id = $1 and type in ('campaign.cancelled', 'tenant.deleted')",
+      [a.id],
+    );
+    const byTypeAndId = (x: { type: string; id: string }, y: { type: string; id: string }) =>
+      x.type.localeCompare(y.type) || x.id.localeCompare(y.id);
+    expect(events.sort(byTypeAndId)).toEqual(
+      [
+        { type: 'campaign.cancelled', id: running },
+        { type: 'campaign.cancelled', id: scheduled },
+        { type: 'tenant.deleted', id: a.id },
+      ].sort(byTypeAndId),
+    );
+  });
+
+  it('refuses to send for a deleted tenant even when its campaign is still running, and never starts its scheduled one', async () => {
+    // The state a job can meet without the deletion's cancel: the tenant marked deleted, its campaigns untouched.
+    const { a, running, scheduled } = await tenantWithWaitingCampaigns('refused');
+    await t.ownerQuery('update app.tenants set deleted_at = now() where id = $1', [a.id]);
+    await releaseAndDrain(a.id);
+
+    const sent = await t.ownerQuery<{ n: number }>('select count(*)::int as n from app.campaign_messages where tenant_id = $1', [
+      a.id,
+    ]);
+    expect(sent[0]?.n).toBe(0);
+    const recipients = await t.ownerQuery<{ campaign_id: string; status: string; last_error: string }>(
+      'select campaign_id, status, last_error from app.campaign_recipients where tenant_id = $1',
+      [a.id],
+    );
+    expect(recipients).toEqual([
+      { campaign_id: running, status: 'skipped', last_error: 'tenant deleted' },
+      { campaign_id: running, status: 'skipped', last_error: 'tenant deleted' },
+    ]);
+    const [notStarted] = await t.ownerQuery<{ status: string; started_at: Date | null }>(
+      'select status, started_at from app.campaigns where id = $1',
+      [scheduled],
+    );
+    expect(notStarted).toEqual({ status: 'scheduled', started_at: null });
+  });
+
   it('delivers through the log channel once per recipient, even when jobs are replayed', async () => {
     const a = await createTenant(t.url, t.inbox, 'log');
     const ids: string[] = [];

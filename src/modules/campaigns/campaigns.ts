@@ -9,7 +9,14 @@ import { emitEvent } from '../../events/emit.ts';
 import { JOBS_CHANNEL } from '../../jobs/runner.ts';
 import { jobs } from '../../jobs/schema.ts';
 import { isGatewayChannel } from './gateway.ts';
-import { assertTransition, DELIVERABLE_CHANNELS, launch, START_SCHEDULED_CAMPAIGN_JOB, type Transition } from './lifecycle.ts';
+import {
+  assertTransition,
+  cancelCampaign,
+  DELIVERABLE_CHANNELS,
+  launch,
+  START_SCHEDULED_CAMPAIGN_JOB,
+  type Transition,
+} from './lifecycle.ts';
 import {
   CAMPAIGN_STATUSES,
   CHANNELS,
@@ -177,28 +184,15 @@ async function transitionCampaign(
       targetId: id,
       before: { status: campaign.status },
     });
+  } else if (transition === 'cancel') {
+    await cancelCampaign(tx, who, id, campaign.status);
   } else {
-    const status = transition === 'pause' ? 'paused' : transition === 'resume' ? 'running' : 'cancelled';
     await tx
       .update(campaigns)
-      .set({ status, updatedAt: sql`now()`, ...(status === 'cancelled' ? { finishedAt: sql`now()` } : {}) })
+      .set({ status: transition === 'pause' ? 'paused' : 'running', updatedAt: sql`now()` })
       .where(where);
-    if (status === 'cancelled') {
-      // Messages not yet claimed are never sent; a claimed one finishes its attempt.
-      await tx
-        .update(recipients)
-        .set({ status: 'skipped', lastError: 'campaign cancelled' })
-        .where(and(eq(recipients.tenantId, principal.tenantId), eq(recipients.campaignId, id), eq(recipients.status, 'pending')));
-      await recordAudit(tx, who, {
-        action: 'campaign.cancelled',
-        targetType: 'campaign',
-        targetId: id,
-        before: { status: campaign.status },
-      });
-    }
-    if (status === 'running') await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, '')`);
-    const eventType = { pause: 'campaign.paused', resume: 'campaign.resumed', cancel: 'campaign.cancelled' }[transition];
-    await emitEvent(tx, who, eventType, { id, from: campaign.status });
+    if (transition === 'resume') await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, '')`);
+    await emitEvent(tx, who, transition === 'pause' ? 'campaign.paused' : 'campaign.resumed', { id, from: campaign.status });
   }
   return findCampaign(tx, principal.tenantId, id);
 }

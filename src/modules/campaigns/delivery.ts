@@ -64,6 +64,20 @@ interface RecipientRow {
   subject: string | null;
   body: string;
   opted_out: boolean;
+  contact_deleted: boolean;
+  tenant_deleted: boolean;
+}
+
+/**
+ * Why a recipient gets no message although its job came, or null to send. Checked at send time, not only
+ * at the snapshot: the tenant, the campaign or the contact may have changed since.
+ */
+function skipReason(row: RecipientRow): string | null {
+  if (row.tenant_deleted) return 'tenant deleted';
+  if (row.campaign_status !== 'running') return `campaign ${row.campaign_status}`;
+  if (row.contact_deleted) return 'contact deleted';
+  if (row.opted_out) return 'opted out';
+  return null;
 }
 
 const systemActor = (tenantId: string, jobId: string): EventActor => ({ tenantId, userId: null, requestId: `job:${jobId}` });
@@ -95,7 +109,10 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
         sql`select r.id, r.campaign_id, r.contact_id, r.address, r.variables, r.status, r.attempts,
                    c.status as campaign_status, t.channel, t.subject, t.body,
                    exists (select 1 from app.campaign_opt_outs o
-                            where o.tenant_id = r.tenant_id and o.contact_id = r.contact_id and o.channel = t.channel) as opted_out
+                            where o.tenant_id = r.tenant_id and o.contact_id = r.contact_id and o.channel = t.channel) as opted_out,
+                   not exists (select 1 from app.crm_contacts k
+                                where k.tenant_id = r.tenant_id and k.id = r.contact_id and k.deleted_at is null) as contact_deleted,
+                   not exists (select 1 from app.tenants tn where tn.id = r.tenant_id and tn.deleted_at is null) as tenant_deleted
               from app.campaign_recipients r
               join app.campaigns c on c.tenant_id = r.tenant_id and c.id = r.campaign_id
               join app.campaign_templates t on t.tenant_id = c.tenant_id and t.id = c.template_id
@@ -105,12 +122,14 @@ export function sendCampaignMessageHandler(deps: CampaignDeliveryDeps): JobHandl
       if (!row) return { done: true };
       // Already final: a replayed job, or one whose process died before the completion check. Check again.
       if (!['pending', 'sending'].includes(row.status)) return { finished: row.campaign_id };
-      if (row.campaign_status === 'paused' || row.campaign_status === 'scheduled') {
+      // A deleted tenant's paused campaign would otherwise keep its jobs looking forever.
+      if (!row.tenant_deleted && (row.campaign_status === 'paused' || row.campaign_status === 'scheduled')) {
         return { retryAt: new Date(Date.now() + pausedRecheckMs) };
       }
-      if (row.campaign_status !== 'running' || row.opted_out) {
+      const skipped = skipReason(row);
+      if (skipped !== null) {
         await tx.execute(
-          sql`update app.campaign_recipients set status = 'skipped', last_error = ${row.opted_out ? 'opted out' : `campaign ${row.campaign_status}`}
+          sql`update app.campaign_recipients set status = 'skipped', last_error = ${skipped}
                where tenant_id = ${job.tenantId} and id = ${row.id}`,
         );
         await tx.execute(
@@ -306,7 +325,7 @@ async function recordOutcome(
   );
 }
 
-/** Starts a scheduled campaign when its time comes (unless it was cancelled or started by hand meanwhile). */
+/** Starts a scheduled campaign when its time comes (unless it was cancelled or started by hand meanwhile, or its tenant deleted). */
 export function startScheduledCampaignHandler(): JobHandler {
   return async ({ job, inTenant }): Promise<JobOutcome> => {
     await inTenant(async (tx) => {
@@ -315,6 +334,7 @@ export function startScheduledCampaignHandler(): JobHandler {
         sql`select t.channel from app.campaigns c
               join app.campaign_templates t on t.tenant_id = c.tenant_id and t.id = c.template_id
              where c.tenant_id = ${job.tenantId} and c.id = ${job.refId} and c.status = 'scheduled'
+               and exists (select 1 from app.tenants tn where tn.id = c.tenant_id and tn.deleted_at is null)
              for update of c`,
       );
       if (row) await launch(tx, systemActor(job.tenantId, job.id), job.refId, row.channel);

@@ -1,9 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { AppError } from '../../api/errors.ts';
+import { type AuditActor, recordAudit } from '../../audit/record.ts';
 import { queryRows, type Tx } from '../../db/tenant.ts';
 import { type EventActor, emitEvent } from '../../events/emit.ts';
 import { JOBS_CHANNEL } from '../../jobs/runner.ts';
-import { type CampaignStatus, type Channel, campaigns } from './schema.ts';
+import { type CampaignStatus, type Channel, campaigns, recipients } from './schema.ts';
 
 export const SEND_CAMPAIGN_MESSAGE_JOB = 'send_campaign_message';
 export const START_SCHEDULED_CAMPAIGN_JOB = 'start_scheduled_campaign';
@@ -23,6 +24,12 @@ export function assertTransition(transition: Transition, from: CampaignStatus): 
     throw new AppError('INVALID_TRANSITION', `A ${from} campaign cannot ${transition}.`, { from, transition });
   }
 }
+
+/**
+ * The statuses from which a campaign still sends, now or later without anyone acting. A draft is not among
+ * them: it sends only once someone starts it.
+ */
+export const STILL_SENDING: readonly CampaignStatus[] = ['scheduled', 'running', 'paused'];
 
 /** The channels the delivery worker can send; webhook, sms and whatsapp also need the tenant's gateway (checked at start). */
 export const DELIVERABLE_CHANNELS: readonly Channel[] = ['email', 'log', 'webhook', 'sms', 'whatsapp'];
@@ -97,4 +104,41 @@ export async function completeIfDone(tx: Tx, actor: EventActor, campaignId: stri
   if (done.length === 0) return false;
   await emitEvent(tx, actor, 'campaign.completed', { id: campaignId });
   return true;
+}
+
+/**
+ * Cancels a campaign whose row the caller holds FOR UPDATE, from a status `cancel` allows: recipients not yet
+ * claimed are skipped and never sent; a claimed one finishes its attempt. Audited and emitted.
+ */
+export async function cancelCampaign(tx: Tx, actor: AuditActor, campaignId: string, from: CampaignStatus): Promise<void> {
+  await tx
+    .update(campaigns)
+    .set({ status: 'cancelled', updatedAt: sql`now()`, finishedAt: sql`now()` })
+    .where(and(eq(campaigns.tenantId, actor.tenantId), eq(campaigns.id, campaignId)));
+  await tx
+    .update(recipients)
+    .set({ status: 'skipped', lastError: 'campaign cancelled' })
+    .where(and(eq(recipients.tenantId, actor.tenantId), eq(recipients.campaignId, campaignId), eq(recipients.status, 'pending')));
+  await recordAudit(tx, actor, {
+    action: 'campaign.cancelled',
+    targetType: 'campaign',
+    targetId: campaignId,
+    before: { status: from },
+  });
+  await emitEvent(tx, actor, 'campaign.cancelled', { id: campaignId, from });
+}
+
+/**
+ * Cancels every campaign of the actor's tenant that could still send, each as `cancel` would, in the
+ * caller's transaction: a deleted tenant's campaigns must stop with it. Each row is taken FOR UPDATE, as a
+ * transition takes it, so the claims in flight finish first and no later claim finds the campaign running.
+ */
+export async function cancelStillSendingCampaigns(tx: Tx, actor: AuditActor): Promise<void> {
+  const stillSending = await tx
+    .select({ id: campaigns.id, status: campaigns.status })
+    .from(campaigns)
+    .where(and(eq(campaigns.tenantId, actor.tenantId), inArray(campaigns.status, [...STILL_SENDING])))
+    .orderBy(campaigns.id)
+    .for('update');
+  for (const campaign of stillSending) await cancelCampaign(tx, actor, campaign.id, campaign.status);
 }

@@ -6,6 +6,7 @@ import { actorOf, changeSummary, recordAudit } from '../../audit/record.ts';
 import { queryRows, withTenant, withUser } from '../../db/tenant.ts';
 import { PLANS, tenants } from '../../db/tenant-table.ts';
 import { emitEvent } from '../../events/emit.ts';
+import { cancelStillSendingCampaigns } from '../campaigns/lifecycle.ts';
 import { invitations } from '../invitations/schema.ts';
 
 const tenantOutput = z.object({
@@ -184,6 +185,8 @@ export const tenantsRouter = router({
           .update(invitations)
           .set({ status: 'cancelled', respondedAt: new Date(), updatedAt: new Date() })
           .where(and(eq(invitations.tenantId, ctx.principal.tenantId), eq(invitations.status, 'pending')));
+        // Its campaigns stop sending to its contacts; the delivery jobs also refuse a deleted tenant.
+        await cancelStillSendingCampaigns(tx, actorOf(ctx.principal, ctx));
         await recordAudit(tx, actorOf(ctx.principal, ctx), {
           action: 'tenant.deleted',
           targetType: 'tenant',

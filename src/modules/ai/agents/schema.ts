@@ -7,8 +7,9 @@ export type AgentSharing = (typeof AGENT_SHARING)[number];
 
 /**
  * An AI personality. Rows belong to one tenant (the tenant policies of
- * tenantTable) and are readable by other tenants only when shared: the extra
- * permissive SELECT policy below is the whole of cross-tenant sharing. No
+ * tenantTable) and are readable by other tenants only when shared by a live
+ * tenant: the extra permissive SELECT policy below is the whole of
+ * cross-tenant sharing. No
  * policy lets another tenant insert, update or delete, so "use yes, change no"
  * is enforced by PostgreSQL.
  */
@@ -53,9 +54,13 @@ export const agents = tenantTable(
         to: appRole,
         // Only inside a live tenant: without a context, or with an id that names no tenant, every table
         // reads as empty, shared agents included. The tenants policy lets the current tenant's row through.
+        // And only from a live owner: a deleted tenant's agents go with it. The owner's row is not visible
+        // to the viewing tenant, so app.tenant_is_live (migration 0025) asks; it comes last so that
+        // PostgreSQL calls it only for rows the cheap conditions already admit.
         using: sql.raw(
           `exists (select 1 from app.tenants t where t.id = ${CURRENT_TENANT_SQL} and t.deleted_at is null)` +
-            ` and (sharing = 'global' or (sharing = 'selective' and ${CURRENT_TENANT_SQL} = any(shared_with)))`,
+            ` and (sharing = 'global' or (sharing = 'selective' and ${CURRENT_TENANT_SQL} = any(shared_with)))` +
+            ' and app.tenant_is_live(tenant_id)',
         ),
       }),
     ],
