@@ -83,7 +83,10 @@ describeEachBackend('rate limits', (backend) => {
     const session = await send('/sessions', {});
     expect(session.status).toBe(201);
     const { sessionId, visitorToken } = (await session.json()) as { sessionId: string; visitorToken: string };
-    const forged = await send(`/sessions/${sessionId}/messages`, { visitorToken: 'vt_forged-by-someone-who-knows-the-session-id', content: 'hi' });
+    const forged = await send(`/sessions/${sessionId}/messages`, {
+      visitorToken: 'vt_forged-by-someone-who-knows-the-session-id',
+      content: 'hi',
+    });
     expect(forged.status).toBe(404);
     const own = await send(`/sessions/${sessionId}/messages`, { visitorToken, content: 'hi' });
     expect(own.status).toBe(200);
