@@ -138,13 +138,14 @@ describe('in the server', () => {
     });
     expect(allowed.status).toBe(201);
     const key = allowed.body.publishableKey as string;
+    const previewOf = (widgetId: string, tenantId = tenant.body.id) => `/widget-preview?tenant=${tenantId}&widget=${widgetId}`;
 
-    const page = await fetch(`${server.url}/widget-preview?key=${key}`);
+    const page = await owner.get<string>(previewOf(allowed.body.id));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
-    const html = await page.text();
+    const html = page.body;
     expect(html).toContain(`<script src="/widget.js" data-palisade-widget="${key}"`);
     // The config is the public route's answer, HTML-escaped into one attribute: the name's markup stays text.
     const attribute = html.match(/data-palisade-config="([^"]*)"/)?.[1] ?? '';
@@ -165,11 +166,22 @@ describe('in the server', () => {
       agentId: agent.body.id,
       allowedDomains: ['shop.example.com'],
     });
-    const refused = await fetch(`${server.url}/widget-preview?key=${elsewhere.body.publishableKey}`);
+    const refused = await owner.get(previewOf(elsewhere.body.id));
     expect(refused.status).toBe(403);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ORIGIN_NOT_ALLOWED');
-    for (const bad of ['', 'nope', 'pk_live_"><script>', `${key}x"`]) {
-      expect((await fetch(`${server.url}/widget-preview?key=${encodeURIComponent(bad)}`)).status, bad).toBe(400);
+    expect(refused.body.error.code).toBe('ORIGIN_NOT_ALLOWED');
+    for (const bad of ['', 'nope', '"><script>', `${allowed.body.id}x"`]) {
+      expect((await owner.get(previewOf(encodeURIComponent(bad)))).status, bad).toBe(400);
     }
+
+    // Nobody else gets the page: not the anonymous (it would be a phishing page on this server's own
+    // address), not a member of another tenant, not the owner naming another tenant of theirs.
+    const path = previewOf(allowed.body.id);
+    expect((await fetch(`${server.url}${path}`)).status).toBe(404);
+    const stranger = await signUp(server.url, 'preview-stranger');
+    const theirs = await stranger.post('/api/v1/tenants', { name: 'Stranger', slug: uniqueSlug('stranger') });
+    expect((await stranger.get(path)).status).toBe(404);
+    expect((await stranger.get(previewOf(allowed.body.id, theirs.body.id))).status).toBe(404);
+    const second = await owner.post('/api/v1/tenants', { name: 'Second', slug: uniqueSlug('second') });
+    expect((await owner.get(previewOf(allowed.body.id, second.body.id))).status).toBe(404);
   });
 });

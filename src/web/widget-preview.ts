@@ -1,11 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 
 /**
- * `GET /widget-preview?key=pk_live_…`: a blank stand-in for a customer's page that embeds the real
- * `/widget.js` with that key, as the embed snippet does, and opens the chat at once. The dashboard shows
- * it in an iframe as a widget's live preview: sessions and streamed answers go through the public widget
- * API and its origin check like on any other site. The page's origin is this server's, which the widget
- * must list among its allowed domains (the dashboard offers to add it).
+ * `GET /widget-preview?tenant=…&widget=…`: a blank stand-in for a customer's page that embeds the real
+ * `/widget.js` with the widget's key, as the embed snippet does, and opens the chat at once. The dashboard
+ * shows it in an iframe as a widget's live preview: sessions and streamed answers go through the public
+ * widget API and its origin check like on any other site. The page's origin is this server's, which the
+ * widget must list among its allowed domains (the dashboard offers to add it).
+ *
+ * Only a signed-in member of the widget's tenant gets the page (the widget is read through its tenant
+ * procedure with the caller's cookie; anyone else gets 404). Served to anyone, it would put a tenant's
+ * chat, with a greeting of its choosing, on Palisade's own address: a phishing page with a valid
+ * certificate, whose visitors' messages land in that tenant's conversations.
  *
  * One step differs, because the page is on the API's own origin: browsers send no Origin header with a
  * same-origin GET, so widget.js's `GET /api/v1/widget/{key}/config` would be refused. This route asks that
@@ -16,6 +21,7 @@ export const WIDGET_PREVIEW_PATH = '/widget-preview';
 
 /** Publishable keys are `pk_live_` + base62; nothing else reaches the page (the key is written into its HTML). */
 const KEY = /^pk_[a-z]{2,10}_[A-Za-z0-9]{16,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Only this server's scripts (widget.js); inline styles because the widget puts its stylesheet into its
@@ -54,10 +60,19 @@ const page = (key: string, config: string) => `<!doctype html>
 
 export function registerWidgetPreview(app: FastifyInstance): void {
   app.get(WIDGET_PREVIEW_PATH, async (req, reply) => {
-    const key = (req.query as { key?: unknown }).key;
-    if (typeof key !== 'string' || !KEY.test(key)) {
-      return reply.code(400).type('text/plain; charset=utf-8').send('A widget preview needs ?key= with a publishable key.');
+    const { tenant, widget } = req.query as { tenant?: unknown; widget?: unknown };
+    if (typeof tenant !== 'string' || !UUID.test(tenant) || typeof widget !== 'string' || !UUID.test(widget)) {
+      return reply.code(400).type('text/plain; charset=utf-8').send('A widget preview needs ?tenant= and ?widget= ids.');
     }
+    // The caller's own view of the widget, as a member of its tenant: the cookie only, never a key.
+    const own = await app.inject({
+      method: 'GET',
+      url: `/api/v1/ai/widgets/${widget}`,
+      headers: { 'x-tenant-id': tenant, ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}) },
+      remoteAddress: req.ip,
+    });
+    const key = own.statusCode === 200 ? (own.json() as { publishableKey?: unknown }).publishableKey : undefined;
+    if (typeof key !== 'string' || !KEY.test(key)) return reply.callNotFound();
     const config = await app.inject({
       method: 'GET',
       url: `/api/v1/widget/${key}/config`,

@@ -209,7 +209,7 @@ export function Widgets() {
 
 /**
  * The widget as visitors get it: /widget-preview (src/web/widget-preview.ts) is a blank page on this
- * dashboard's origin that loads the real /widget.js with the widget's key, so config, theme, sessions and
+ * dashboard's origin, served to members of the widget's tenant only, that loads the real /widget.js with the widget's key, so config, theme, sessions and
  * streamed answers all go through the public widget API. That origin must be one of the widget's allowed
  * domains like any other site; the dashboard offers to add it instead of the server making an exception.
  */
@@ -242,7 +242,7 @@ function LivePreview({ widget }: { widget: Widget }) {
       key={`${widget.publishableKey}:${widget.updatedAt}`}
       className="preview"
       title={t('Live preview of {name}', { name: widget.name })}
-      src={`/widget-preview?key=${encodeURIComponent(widget.publishableKey)}`}
+      src={`/widget-preview?tenant=${tenantId}&widget=${widget.id}`}
       // The page and the widget are this server's own; the sandbox still keeps them from navigating the dashboard.
       sandbox="allow-scripts allow-same-origin allow-forms"
     />
