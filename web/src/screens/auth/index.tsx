@@ -11,10 +11,16 @@ interface Provider {
   name: string;
 }
 
-/** Where to go after signing in: a same-origin path from `?next=`, else the overview. */
+/**
+ * Where to go after signing in: a same-origin path from `?next=`, else the overview. Judged by where the
+ * URL parser takes it, not by its first characters: `/\evil.example` reads as a path yet resolves to
+ * another host.
+ */
 function nextPath(query: URLSearchParams): string {
   const next = query.get('next');
-  return next?.startsWith('/') && !next.startsWith('//') ? next : '/';
+  if (!next?.startsWith('/')) return '/';
+  const target = new URL(next, location.origin);
+  return target.origin === location.origin ? `${target.pathname}${target.search}${target.hash}` : '/';
 }
 
 function OAuthButtons({ next }: { next: string }) {
