@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTenant, signUp, type TenantFixture } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
@@ -74,6 +75,45 @@ describeEachBackend('members and roles', (backend) => {
       await team.admin.signIn();
     }
   });
+
+  it.runIf(backend === 'postgres')(
+    'judges a change by the role its caller holds once the owners are locked, not the one it was admitted with',
+    async () => {
+      const team = await createTenant(t.url, t.inbox, 'stale-role');
+      // Three owners: O (team.owner), A (team.admin) and M (team.member).
+      for (const who of [team.admin, team.member]) {
+        expect((await team.owner.patch(`/api/v1/members/${who.userId}`, { role: 'owner' })).status).toBe(200);
+        await who.signIn();
+      }
+      const other = postgres(t.config.DATABASE_URL ?? '', { max: 1, onnotice: () => {} });
+      try {
+        let demotion: ReturnType<typeof team.admin.patch> | undefined;
+        await other.begin(async (tx) => {
+          // O's demotion of A, as members.changeRole runs it: the owner rows first.
+          await tx`select user_id from app.memberships where tenant_id = ${team.id} and role = 'owner' for update`;
+          // A, admitted as an owner, demotes M: it waits for the owner lock.
+          demotion = team.admin.patch(`/api/v1/members/${team.member.userId}`, { role: 'member' });
+          await expect
+            .poll(async () => {
+              const [row] = await tx`select count(*)::int as n from pg_stat_activity
+                                      where datname = current_database() and wait_event_type = 'Lock'`;
+              return row?.n;
+            })
+            .toBeGreaterThan(0);
+          await tx`update app.memberships set role = 'admin' where tenant_id = ${team.id} and user_id = ${team.admin.userId}`;
+        });
+        const refused = await demotion;
+        expect(refused?.status).toBe(403);
+        const [m] = await t.ownerQuery<{ role: string }>(
+          'select role from app.memberships where tenant_id = $1 and user_id = $2',
+          [team.id, team.member.userId],
+        );
+        expect(m?.role).toBe('owner');
+      } finally {
+        await other.end();
+      }
+    },
+  );
 
   it('takes a removed member out of the tenant on the very next request', async () => {
     const extra = await signUp(t.url, 'extra');

@@ -5,8 +5,8 @@ import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
 import { adminProcedure, memberOnly, router, tenantProcedure } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
-import { memberships, ROLES, type Role } from '../../db/core-schema.ts';
-import { type TenantPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
+import { memberships, ROLE_RANK, ROLES, type Role } from '../../db/core-schema.ts';
+import { type MemberPrincipal, type Tx, withTenant } from '../../db/tenant.ts';
 import { emitEvent } from '../../events/emit.ts';
 
 const memberOutput = z.object({
@@ -49,25 +49,33 @@ async function findMember(tx: Tx, tenantId: string, userId: string): Promise<{ r
   return row;
 }
 
-/** Admins manage members below owner; anything that touches an owner needs an owner. */
-function assertMayManage(caller: TenantPrincipal, targetRole: Role, newRole?: Role): void {
-  if ((targetRole === 'owner' || newRole === 'owner') && caller.role !== 'owner') throw new AppError('FORBIDDEN');
+/**
+ * Admins manage members below owner; anything that touches an owner needs an owner. Judged by the caller's
+ * role as it is now (lockForChange), not as it was when the request was admitted.
+ */
+function assertMayManage(callerRole: Role | undefined, targetRole: Role, newRole?: Role): void {
+  if (!callerRole || ROLE_RANK[callerRole] < ROLE_RANK.admin) throw new AppError('FORBIDDEN');
+  if ((targetRole === 'owner' || newRole === 'owner') && callerRole !== 'owner') throw new AppError('FORBIDDEN');
 }
 
 /**
- * Locks the owners, then the target member: always in that order, so two
- * concurrent changes to two owners cannot deadlock each other.
+ * Locks the owners, then the target member: always in that order, so two concurrent changes to two owners
+ * cannot deadlock each other. Every change of a membership takes the owner lock first, so once it is held
+ * the caller's role read here is current: a request admitted as an owner, which waited here while another
+ * owner's demotion of its caller committed, acts as what its caller is now.
  */
-async function lockForChange(tx: Tx, tenantId: string, userId: string) {
-  const owners = await lockOwners(tx, tenantId);
-  const target = await findMember(tx, tenantId, userId);
+async function lockForChange(tx: Tx, caller: MemberPrincipal, userId: string) {
+  const owners = await lockOwners(tx, caller.tenantId);
+  const target = await findMember(tx, caller.tenantId, userId);
   if (!target) throw new AppError('NOT_FOUND');
-  return { owners, target };
+  const callerRole = caller.userId === userId ? target.role : (await findMember(tx, caller.tenantId, caller.userId))?.role;
+  return { owners, target, callerRole };
 }
 
-async function removeMembership(tx: Tx, principal: TenantPrincipal, userId: string): Promise<Role> {
-  const { owners, target } = await lockForChange(tx, principal.tenantId, userId);
-  assertMayManage(principal, target.role);
+async function removeMembership(tx: Tx, principal: MemberPrincipal, userId: string): Promise<Role> {
+  const { owners, target, callerRole } = await lockForChange(tx, principal, userId);
+  // Leaving needs no role; removing someone else does.
+  if (userId !== principal.userId) assertMayManage(callerRole, target.role);
   if (target.role === 'owner' && owners.length <= 1) throw new AppError('LAST_OWNER');
   await tx.delete(memberships).where(and(eq(memberships.tenantId, principal.tenantId), eq(memberships.userId, userId)));
   return target.role;
@@ -115,8 +123,8 @@ export const membersRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { principal } = memberOnly(ctx);
       const { updated, previousRole } = await withTenant(principal, async (tx) => {
-        const { owners, target } = await lockForChange(tx, principal.tenantId, input.userId);
-        assertMayManage(principal, target.role, input.role);
+        const { owners, target, callerRole } = await lockForChange(tx, principal, input.userId);
+        assertMayManage(callerRole, target.role, input.role);
         if (target.role === 'owner' && input.role !== 'owner' && owners.length <= 1) throw new AppError('LAST_OWNER');
         await tx
           .update(memberships)
