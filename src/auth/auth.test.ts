@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, PASSWORD, signUp, uniqueEmail } from '../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../test/support/harness.ts';
+import { SilentSmtpServer } from '../../test/support/smtp.ts';
 
 /**
  * Email and password authentication over Better Auth's own endpoints
@@ -270,5 +271,48 @@ describeEachBackend('sign-in with REQUIRE_EMAIL_VERIFICATION', (backend) => {
       expect(me.status).toBe(200);
       expect(me.body.user.emailVerified).toBe(true);
     });
+  });
+});
+
+describeEachBackend('mail from the auth endpoints while the SMTP server never answers', (backend) => {
+  let t: TestServer;
+  const silentSmtp = new SilentSmtpServer();
+
+  beforeAll(async () => {
+    t = await startTestServer(backend, { SMTP_URL: await silentSmtp.start() });
+  });
+  afterAll(async () => {
+    // Dropping the hung connections first lets the pending sends fail (and be logged) while the server still runs.
+    await silentSmtp.stop();
+    await t?.close();
+  });
+
+  it('answers sign-up without waiting for the verification mail', async () => {
+    const client = new ApiClient(t.url);
+    const email = uniqueEmail('hung-smtp');
+    const signedUp = await client.post('/api/auth/sign-up/email', { email, password: PASSWORD, name: 'Patient' });
+    expect(signedUp.status).toBe(200);
+    expect(signedUp.body.user.email).toBe(email);
+    expect((await client.get('/api/v1/me')).status).toBe(200);
+    // The verification mail was really attempted: its connection is the one left hanging.
+    await expect.poll(() => silentSmtp.connections).toBeGreaterThan(0);
+  });
+
+  it('answers a password reset request alike for a known and an unknown address', async () => {
+    const beforeSignUp = silentSmtp.connections;
+    const user = await signUp(t.url, 'hung-reset');
+    // Wait for the verification mail's connection, so the next one counted is the reset mail's.
+    await expect.poll(() => silentSmtp.connections).toBeGreaterThan(beforeSignUp);
+    const before = silentSmtp.connections;
+    const anonymous = new ApiClient(t.url);
+    const known = await anonymous.post('/api/auth/request-password-reset', { email: user.email, redirectTo: '/reset-password' });
+    const unknown = await anonymous.post('/api/auth/request-password-reset', {
+      email: uniqueEmail('nobody'),
+      redirectTo: '/reset-password',
+    });
+    expect(known.status).toBe(200);
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toEqual(known.body);
+    await expect.poll(() => silentSmtp.connections).toBeGreaterThan(before);
   });
 });

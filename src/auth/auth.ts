@@ -91,22 +91,30 @@ export function createAuth(options: { config: Config; database: Database; mailer
       minPasswordLength: 10,
       requireEmailVerification: config.REQUIRE_EMAIL_VERIFICATION,
       revokeSessionsOnPasswordReset: true,
+      // Not awaited (Better Auth's advice): an unknown address sends nothing, so a response that waited
+      // for SMTP would tell who has an account. The mailer logs a failure itself and never rejects.
       async sendResetPassword({ user, url }) {
-        await mailer.send({
+        void mailer.send({
           to: user.email,
           subject: 'Reset your Palisade password',
           text: `Someone asked to reset the password of your Palisade account.\n\nTo choose a new password, open:\n${url}\n\nIf this was not you, ignore this email.`,
+          purpose: 'password-reset',
+          recordId: user.id,
         });
       },
     },
     emailVerification: {
       sendOnSignUp: true,
       autoSignInAfterVerification: true,
+      // Not awaited: sign-up (the user already exists by now) and sign-in must not wait on, or fail with,
+      // the SMTP server. A lost mail is logged by the mailer; the user can ask for another.
       async sendVerificationEmail({ user, url }) {
-        await mailer.send({
+        void mailer.send({
           to: user.email,
           subject: 'Verify your email for Palisade',
           text: `Welcome to Palisade.\n\nConfirm your email address by opening:\n${url}\n`,
+          purpose: 'email-verification',
+          recordId: user.id,
         });
       },
     },

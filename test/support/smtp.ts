@@ -1,5 +1,7 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { freeLoopbackPort } from './free-port.ts';
 
 export interface ReceivedMail {
   to: string[];
@@ -64,4 +66,38 @@ export class TestInbox {
     const { match } = await this.waitFor(email, /invitations\/accept\?token=([A-Za-z0-9_-]+)/);
     return match[1] as string;
   }
+}
+
+/**
+ * An SMTP host that accepts the TCP connection and then never says a word, like a hung relay or a
+ * firewall that swallows the traffic: the client waits for a greeting that does not come.
+ */
+export class SilentSmtpServer {
+  /** Connections accepted so far. */
+  connections = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server = createServer((socket) => {
+    this.connections++;
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    const address = this.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    return `smtp://127.0.0.1:${port}`;
+  }
+
+  /** Drops the open connections (their clients see them close), then stops listening. */
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** An SMTP URL on a loopback port nobody listens on, so every connection is refused. */
+export async function refusingSmtpUrl(): Promise<string> {
+  return `smtp://127.0.0.1:${await freeLoopbackPort()}`;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   ApiClient,
@@ -10,6 +11,7 @@ import {
   uniqueSlug,
 } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { refusingSmtpUrl } from '../../../test/support/smtp.ts';
 
 const INVITATION_LINK = /(https?:\/\/\S+\/invitations\/accept\?token=([A-Za-z0-9_-]+))/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -72,8 +74,17 @@ describeEachBackend('invitations', (backend) => {
     const email = uniqueEmail('invitee');
     const res = await acme.admin.post('/api/v1/invitations', { email, role: 'member' });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ email, role: 'member', status: 'pending', invitedBy: acme.admin.userId });
-    expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'email', 'expiresAt', 'id', 'invitedBy', 'role', 'status']);
+    expect(res.body).toMatchObject({ email, role: 'member', status: 'pending', invitedBy: acme.admin.userId, emailSent: true });
+    expect(Object.keys(res.body).sort()).toEqual([
+      'createdAt',
+      'email',
+      'emailSent',
+      'expiresAt',
+      'id',
+      'invitedBy',
+      'role',
+      'status',
+    ]);
     const lifetimeHours = (Date.parse(res.body.expiresAt) - Date.parse(res.body.createdAt)) / 3_600_000;
     expect(Math.round(lifetimeHours)).toBe(t.config.INVITATION_TTL_HOURS);
 
@@ -161,7 +172,7 @@ describeEachBackend('invitations', (backend) => {
 
     const resent = await acme.admin.post(`/api/v1/invitations/${invitation.id}/resend`);
     expect(resent.status).toBe(200);
-    expect(resent.body).toMatchObject({ id: invitation.id, status: 'pending' });
+    expect(resent.body).toMatchObject({ id: invitation.id, status: 'pending', emailSent: true });
     expect(mailsTo(invitee.email).filter((m) => INVITATION_LINK.test(m.text))).toHaveLength(2);
     const newToken = await t.inbox.tokenFor(invitee.email);
     expect(newToken).not.toBe(oldToken);
@@ -352,5 +363,69 @@ describeEachBackend('invitations', (backend) => {
     expect(accept.body.error.code).toBe('NOT_FOUND');
     expect(await membershipRole(created.body.id, invitee.userId)).toBeUndefined();
     expect((await invitee.get('/api/v1/me')).body.activeTenantId).toBeNull();
+  });
+});
+
+describeEachBackend('invitations while SMTP refuses connections', (backend) => {
+  let t: TestServer;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    const logDestination = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    t = await startTestServer(backend, { SMTP_URL: await refusingSmtpUrl(), LOG_LEVEL: 'info' }, { logDestination });
+  });
+  afterAll(() => t?.close());
+
+  /** A signed-up owner of a new tenant; no mail needed on the way (createTenant would need invitation links). */
+  async function tenantOwner() {
+    const owner = await signUp(t.url, 'offline-owner');
+    const created = await owner.post('/api/v1/tenants', { name: 'Offline inc', slug: uniqueSlug('offline') });
+    expect(created.status).toBe(201);
+    return owner;
+  }
+
+  it('creates and resends the invitation, answering that the email did not go out', async () => {
+    const owner = await tenantOwner();
+    const email = uniqueEmail('unmailed');
+
+    const created = await owner.post('/api/v1/invitations', { email, role: 'member' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ email, role: 'member', status: 'pending', emailSent: false });
+
+    const pending = await owner.get('/api/v1/invitations?status=pending&limit=100');
+    expect(pending.status).toBe(200);
+    expect(pending.body.items).toEqual([expect.objectContaining({ id: created.body.id, email, status: 'pending' })]);
+
+    const resent = await owner.post(`/api/v1/invitations/${created.body.id}/resend`);
+    expect(resent.status).toBe(200);
+    expect(resent.body).toMatchObject({ id: created.body.id, status: 'pending', emailSent: false });
+  });
+
+  it('logs the failed send with its error code, never the link or its token', async () => {
+    const owner = await tenantOwner();
+    const created = await owner.post('/api/v1/invitations', { email: uniqueEmail('logged'), role: 'member' });
+    expect(created.status).toBe(201);
+
+    const logged = () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failures = logged().filter((entry) => entry.recordId === created.body.id);
+    expect(failures).toEqual([
+      expect.objectContaining({
+        msg: 'mail not sent',
+        mailPurpose: 'invitation',
+        smtp: expect.objectContaining({ code: expect.any(String) }),
+      }),
+    ]);
+    // The owner's verification mail (sent without waiting) failed too; no link of either kind reached the log.
+    await expect
+      .poll(() => logged().some((entry) => entry.mailPurpose === 'email-verification' && entry.recordId === owner.userId))
+      .toBe(true);
+    const everything = logLines.join('');
+    expect(everything).not.toContain('/invitations/accept');
+    expect(everything).not.toContain('/verify-email');
   });
 });

@@ -25,6 +25,9 @@ const invitationOutput = z.object({
   createdAt: z.iso.datetime(),
 });
 
+/** What creating or resending answers: the invitation, and whether its email reached the SMTP server. */
+const mailedInvitationOutput = invitationOutput.extend({ emailSent: z.boolean() });
+
 /** Explicit columns: the token hash never leaves the database. */
 const invitationColumns = {
   id: invitations.id,
@@ -58,12 +61,26 @@ function newToken() {
   return { token, tokenHash: hashToken(token) };
 }
 
-async function sendInvitation(services: Services, to: string, tenantName: string, inviter: string, token: string) {
+/**
+ * Mails the invitation after its transaction committed, and tells whether it went out. A failure
+ * (logged by the mailer) leaves the invitation pending: the admin sees `emailSent: false` and can
+ * resend, rather than an error for an invitation that exists. Awaited so that `emailSent` is the
+ * real outcome; the mailer's timeouts bound the wait on an unresponsive SMTP server.
+ */
+async function sendInvitation(
+  services: Services,
+  invitation: { id: string; email: string },
+  tenantName: string,
+  inviter: string,
+  token: string,
+): Promise<boolean> {
   const link = `${publicUrl(services.config)}/invitations/accept?token=${token}`;
-  await services.mailer.send({
-    to,
+  return services.mailer.send({
+    to: invitation.email,
     subject: `${inviter} invited you to ${tenantName} on Palisade`,
     text: `${inviter} invited you to join ${tenantName} on Palisade.\n\nAccept or decline here:\n${link}\n\nThe invitation expires in ${services.config.INVITATION_TTL_HOURS} hours.`,
+    purpose: 'invitation',
+    recordId: invitation.id,
   });
 }
 
@@ -167,7 +184,7 @@ export const invitationsRouter = router({
       rest: { method: 'POST', path: '/invitations', status: 201 },
     })
     .input(z.object({ email: z.email().max(320), role: z.enum(ROLES).default('member') }))
-    .output(invitationOutput)
+    .output(mailedInvitationOutput)
     .mutation(async ({ ctx, input }) => {
       const { services } = ctx;
       const { principal } = memberOnly(ctx);
@@ -202,8 +219,8 @@ export const invitationsRouter = router({
         const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tenantId));
         return { row: created, tenantName: tenant?.name ?? 'a tenant' };
       });
-      await sendInvitation(services, input.email, tenantName, principal.name, token);
-      return toInvitationOutput(row);
+      const emailSent = await sendInvitation(services, row, tenantName, principal.name, token);
+      return { ...toInvitationOutput(row), emailSent };
     }),
 
   cancel: adminProcedure
@@ -244,7 +261,7 @@ export const invitationsRouter = router({
       rest: { method: 'POST', path: '/invitations/{id}/resend' },
     })
     .input(z.object({ id: z.guid() }))
-    .output(invitationOutput)
+    .output(mailedInvitationOutput)
     .mutation(async ({ ctx, input }) => {
       const { services } = ctx;
       const { principal } = memberOnly(ctx);
@@ -272,8 +289,8 @@ export const invitationsRouter = router({
         const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, principal.tenantId));
         return { row: updated, tenantName: tenant?.name ?? 'a tenant' };
       });
-      await sendInvitation(services, row.email, tenantName, principal.name, token);
-      return toInvitationOutput(row);
+      const emailSent = await sendInvitation(services, row, tenantName, principal.name, token);
+      return { ...toInvitationOutput(row), emailSent };
     }),
 
   mine: authedProcedure
