@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { AppError } from '../../../api/errors.ts';
 import { actorOf, type RequestFacts, recordAudit } from '../../../audit/record.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../../db/tenant.ts';
 import { emitEvent } from '../../../events/emit.ts';
@@ -36,8 +37,9 @@ const embeddingInput = (chunk: Chunk) => (chunk.heading ? `${chunk.heading}\n\n$
 /**
  * Chunks the content and, when embeddings are configured, embeds the chunks in
  * batches: outside any transaction, so no connection waits on the model
- * service. An embeddings failure is reported, not thrown: the document is then
- * stored as failed with its chunks (full-text ready for a re-index).
+ * service. An embeddings failure is reported, not thrown: a new document is
+ * then stored as failed with its chunks, unembedded (found by full-text search
+ * until a re-index embeds them); a re-indexed one keeps its previous chunks.
  */
 async function indexContent(content: string, embeddings: EmbeddingsClient | null): Promise<Indexed> {
   const chunks = chunkMarkdown(content);
@@ -112,39 +114,47 @@ export async function createDocument(
 }
 
 /**
- * Chunks and embeds a document again from its stored content, replacing its
- * chunks: after a change of embeddings model, or to retry a failed document.
- * The document shows `processing` while its chunks are being embedded.
+ * Chunks and embeds a document again from its stored content: after a change
+ * of embeddings model, or to retry a failed document. The document shows
+ * `processing` while its chunks are being embedded, and search keeps finding
+ * it by its previous chunks. The new chunks replace the previous ones, in one
+ * transaction, only once they are all embedded: a re-index that fails leaves
+ * the previous chunks, their vectors and `embeddingModel` as they were, with
+ * status `failed` and the reason in `error`.
  */
 export async function reindexDocument(principal: TenantPrincipal, request: RequestFacts, id: string): Promise<DocumentRow> {
   const { embeddings } = knowledgeSettings();
+  const thisDocument = and(eq(knowledgeDocuments.tenantId, principal.tenantId), eq(knowledgeDocuments.id, id));
   const before = await withTenant(principal, async (tx) => {
     const document = await findDocument(tx, principal.tenantId, id);
     const [row] = await tx
       .update(knowledgeDocuments)
       .set({ status: 'processing', error: null, updatedAt: sql`now()` })
-      .where(and(eq(knowledgeDocuments.tenantId, principal.tenantId), eq(knowledgeDocuments.id, id)))
+      .where(thisDocument)
       .returning({ content: knowledgeDocuments.content });
     return { document, content: row?.content ?? '' };
   });
   const indexed = await indexContent(before.content, embeddings);
   return withTenant(principal, async (tx) => {
-    // Deleted meanwhile: NOT_FOUND, nothing to write.
-    await findDocument(tx, principal.tenantId, id);
-    await tx
-      .delete(knowledgeChunks)
-      .where(and(eq(knowledgeChunks.tenantId, principal.tenantId), eq(knowledgeChunks.documentId, id)));
-    await insertChunks(tx, principal.tenantId, id, indexed);
-    await recordEmbeddingCosts(tx, principal.tenantId, indexed.calls, { documentId: id, reindex: true });
-    await tx
+    // Updated first: the row lock makes concurrent re-indexes of the document replace its chunks one after the other.
+    const [updated] = await tx
       .update(knowledgeDocuments)
-      .set({
-        status: indexed.error ? 'failed' : 'ready',
-        error: indexed.error,
-        embeddingModel: indexed.model,
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(knowledgeDocuments.tenantId, principal.tenantId), eq(knowledgeDocuments.id, id)));
+      .set(
+        indexed.error
+          ? { status: 'failed', error: indexed.error, updatedAt: sql`now()` }
+          : { status: 'ready', error: null, embeddingModel: indexed.model, updatedAt: sql`now()` },
+      )
+      .where(thisDocument)
+      .returning({ id: knowledgeDocuments.id });
+    // Deleted meanwhile: nothing to write.
+    if (!updated) throw new AppError('NOT_FOUND');
+    if (!indexed.error) {
+      await tx
+        .delete(knowledgeChunks)
+        .where(and(eq(knowledgeChunks.tenantId, principal.tenantId), eq(knowledgeChunks.documentId, id)));
+      await insertChunks(tx, principal.tenantId, id, indexed);
+    }
+    await recordEmbeddingCosts(tx, principal.tenantId, indexed.calls, { documentId: id, reindex: true });
     const document = await findDocument(tx, principal.tenantId, id);
     await recordAudit(tx, actorOf(principal, request), {
       action: 'knowledge_document.reindexed',

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ApiClient, apiKeyClient, createTenant, type TenantFixture } from '../../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../../test/support/harness.ts';
-import { CHUNK_OVERLAP_TOKENS, chunkMarkdown, countTokens } from './chunking.ts';
+import { CHUNK_OVERLAP_TOKENS, CHUNK_TARGET_TOKENS, chunkMarkdown, countTokens, MAX_HEADING_LINE_CHARS } from './chunking.ts';
 import { fuse, type Passage } from './search.ts';
 import { configureKnowledge } from './settings.ts';
 import { type EmbeddingsServer, hashedEmbedding, startEmbeddingsServer } from './testing/embeddings-server.ts';
@@ -68,6 +68,48 @@ describe('chunking', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(10);
     for (const chunk of chunks) expect(chunk.tokenCount).toBeLessThanOrEqual(100);
     expect(chunks.at(-1)?.text).toContain('<|endoftext|>');
+  });
+
+  it('reads ATX headings as CommonMark does, and a heading line of any length in time linear in it', () => {
+    const headingsOf = (markdown: string) => chunkMarkdown(markdown).map((c) => c.heading);
+    expect(headingsOf('## Title ##\n\ntext')).toEqual(['Title']);
+    expect(headingsOf('# C#\n\ntext')).toEqual(['C#']);
+    expect(headingsOf('   ### Indented \t\n\ntext')).toEqual(['Indented']);
+    expect(headingsOf('#\tTabbed #  \n\ntext')).toEqual(['Tabbed']);
+    for (const notHeading of ['#hashtag', '    # indented code', '####### seven', '# ###']) {
+      expect(headingsOf(`${notHeading}\n\ntext`), notHeading).toEqual(['']);
+    }
+    const inner = ' '.repeat(MAX_HEADING_LINE_CHARS - 20);
+    expect(headingsOf(`# a${inner}b ###    \n\ntext`)).toEqual([`a${inner}b`]);
+    // The old pattern, /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/, backtracked for minutes over this line. It is text
+    // now: longer than a heading may be.
+    const line = `# a${' '.repeat(8000)}b`;
+    const chunks = chunkMarkdown(`${line}\n\nbody`);
+    expect(chunks).toEqual([{ position: 0, heading: '', text: `${line}\n\nbody`, tokenCount: countTokens(`${line}\n\nbody`) }]);
+  });
+
+  it('chunks a 200,000-character word within the token target, covering all of it', () => {
+    // Random letters, so that no piece repeats: counting this word's tokens in one piece took time quadratic in its length.
+    let seed = 1;
+    const word = Array.from({ length: 200_000 }, () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return String.fromCharCode(97 + Math.floor((seed / 2_147_483_647) * 26));
+    }).join('');
+    const chunks = chunkMarkdown(word);
+    expect(chunks.length).toBeGreaterThan(100);
+    let covered = 0;
+    for (const chunk of chunks) {
+      expect(chunk.tokenCount).toBe(countTokens(chunk.text));
+      expect(chunk.tokenCount).toBeLessThanOrEqual(CHUNK_TARGET_TOKENS);
+      // A chunk holds the overlap carried from the one before (ending where that one ended) and what follows it.
+      for (const part of chunk.text.split('\n\n')) {
+        const at = word.indexOf(part, Math.max(0, covered - part.length));
+        expect(at).toBeGreaterThanOrEqual(0);
+        expect(at).toBeLessThanOrEqual(covered);
+        covered = Math.max(covered, at + part.length);
+      }
+    }
+    expect(covered).toBe(word.length);
   });
 });
 
@@ -385,6 +427,72 @@ describeEachBackend('knowledge base', (backend) => {
     }
     const one = await f.admin.post(`/api/v1/ai/knowledge/documents/${doc.body.id}/reindex`, {});
     expect(one.body).toMatchObject({ status: 'ready', embeddingModel: MODEL });
+  });
+
+  it('keeps a document searchable by its previous chunks while it is re-indexed and after the re-index fails', async () => {
+    const g = await createTenant(t.url, t.inbox, 'kb-reindex-failed');
+    const created = await g.member.post('/api/v1/ai/knowledge/documents', {
+      title: 'Heating',
+      content: 'Bleed the radiator valve before the heating season starts.',
+    });
+    expect(created.body).toMatchObject({ status: 'ready', embeddingModel: MODEL, chunkCount: 1 });
+    const id = created.body.id as string;
+    const chunksOf = () =>
+      t.ownerQuery<{ id: string; text: string; embedded: boolean }>(
+        `select id, text, embedding is not null as embedded from app.knowledge_chunks
+          where tenant_id = $1 and document_id = $2 order by position`,
+        [g.id, id],
+      );
+    const found = async (mode: 'fulltext' | 'semantic') => {
+      const res = await g.member.get(`/api/v1/ai/knowledge/search?q=radiator%20valve&mode=${mode}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.items.map((p: Passage) => ({ chunkId: p.chunkId, documentId: p.documentId, text: p.text }));
+    };
+    const asPassages = (chunks: Array<{ id: string; text: string }>) =>
+      chunks.map((c) => ({ chunkId: c.id, documentId: id, text: c.text }));
+    const previous = await chunksOf();
+    expect(previous.map((c) => c.embedded)).toEqual([true]);
+
+    // The embeddings service holds the re-index's request, then fails it.
+    let openGate = () => {};
+    embeddings.gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    embeddings.failWith = 500;
+    try {
+      const reindex = g.admin.post(`/api/v1/ai/knowledge/documents/${id}/reindex`, {});
+      try {
+        await vi.waitFor(() => expect(embeddings.waiting).toBe(1), { timeout: 30_000, interval: 20 });
+        expect((await g.member.get(`/api/v1/ai/knowledge/documents/${id}`)).body.status).toBe('processing');
+        expect(await found('fulltext')).toEqual(asPassages(previous));
+      } finally {
+        embeddings.gate = null;
+        openGate();
+      }
+      const failed = await reindex;
+      expect(failed.status, JSON.stringify(failed.body)).toBe(200);
+      expect(failed.body).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/500/),
+        embeddingModel: MODEL,
+        chunkCount: 1,
+      });
+    } finally {
+      embeddings.failWith = null;
+    }
+    // Its previous chunks, with their vectors, are still what search finds.
+    expect(await chunksOf()).toEqual(previous);
+    expect(await found('fulltext')).toEqual(asPassages(previous));
+    expect(await found('semantic')).toEqual(asPassages(previous));
+    const failedOnes = await g.member.get('/api/v1/ai/knowledge/documents?status=failed');
+    expect(failedOnes.body.items.map((d: { id: string }) => d.id)).toEqual([id]);
+
+    // Retried with the service back, the re-index replaces them.
+    const retried = await g.admin.post(`/api/v1/ai/knowledge/documents/${id}/reindex`, {});
+    expect(retried.body).toMatchObject({ status: 'ready', error: null, embeddingModel: MODEL, chunkCount: 1 });
+    const replaced = await chunksOf();
+    expect(replaced.map((c) => c.id)).not.toEqual(previous.map((c) => c.id));
+    expect(await found('semantic')).toEqual(asPassages(replaced));
   });
 
   it('gives a tenant holding 1% of all chunks its k nearest, through the HNSW index and the exact path alike', async () => {

@@ -129,6 +129,12 @@ const toPassage = (row: PassageRow): Passage => ({
 const escapedText = sql`replace(replace(replace(c.text, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
 const HEADLINE_OPTIONS = 'StartSel=<mark>, StopSel=</mark>, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "';
 
+/**
+ * The documents searched: the tenant's, in the requested categories, whatever
+ * their status. Status tells how the last indexing went; the chunks a
+ * document has are searchable in any case: while it is re-indexed, and after
+ * a re-index failed, those are its previous ones (see reindexDocument).
+ */
 function documentFilter(filters: Filters): SQL {
   const category = filters.categories
     ? sql` and d.category in (${sql.join(
@@ -136,7 +142,7 @@ function documentFilter(filters: Filters): SQL {
         sql`, `,
       )})`
     : sql``;
-  return sql`d.tenant_id = ${filters.tenantId} and d.status = 'ready'${category}`;
+  return sql`d.tenant_id = ${filters.tenantId}${category}`;
 }
 
 /** PostgreSQL full-text search: websearch syntax, ts_rank, and a highlighted snippet. */
@@ -181,12 +187,13 @@ async function pgvectorVersion(tx: Tx): Promise<[number, number] | null> {
 
 /**
  * Nearest chunks by cosine distance to the query vector, among the tenant's
- * ready documents embedded with the configured model. A tenant with at most
- * exactSearchMaxChunks embedded chunks is searched exactly (its own rows, by
- * the tenant_id index). A larger one uses the HNSW index with pgvector's
- * iterative scan, so RLS and the tenant filter do not cut the result short;
- * should the index still return fewer than asked for (filters by category),
- * the search is repeated exactly. Without pgvector, search is always exact.
+ * documents whose chunks are embedded with the configured model. A tenant
+ * with at most exactSearchMaxChunks embedded chunks is searched exactly (its
+ * own rows, by the tenant_id index). A larger one uses the HNSW index with
+ * pgvector's iterative scan, so RLS and the tenant filter do not cut the
+ * result short; should the index still return fewer than asked for (filters
+ * by category), the search is repeated exactly. Without pgvector, search is
+ * always exact.
  */
 export async function semanticSearch(
   tx: Tx,

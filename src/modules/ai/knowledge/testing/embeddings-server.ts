@@ -27,20 +27,29 @@ export interface EmbeddingsServer {
   calls: Array<{ model: string; inputs: number; dimensions: number | undefined }>;
   /** While set, every request fails with this HTTP status. */
   failWith: number | null;
+  /** While set, requests wait for it before they are answered (or failed): a test can look at the work in flight. */
+  gate: Promise<void> | null;
+  /** Requests waiting at the gate. */
+  waiting: number;
   close(): Promise<void>;
 }
 
 /** An HTTP server on loopback speaking the OpenAI embeddings protocol (POST /v1/embeddings, float encoding). */
 export async function startEmbeddingsServer(defaultDimensions = 64): Promise<EmbeddingsServer> {
-  const state: EmbeddingsServer = { url: '', calls: [], failWith: null, close: async () => {} };
+  const state: EmbeddingsServer = { url: '', calls: [], failWith: null, gate: null, waiting: 0, close: async () => {} };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const reply = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      if (state.gate) {
+        state.waiting++;
+        await state.gate;
+        state.waiting--;
+      }
       if (req.method !== 'POST' || !req.url?.endsWith('/embeddings')) return reply(404, { error: { message: 'not found' } });
       if (state.failWith !== null) return reply(state.failWith, { error: { message: 'failing on purpose' } });
       let body: { model?: string; input?: string | string[]; dimensions?: number; encoding_format?: string };
