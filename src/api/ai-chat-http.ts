@@ -69,7 +69,9 @@ async function streamChat(
   ) => Promise<{ question: MessageRow; answer: MessageRow; offline: boolean }>,
 ): Promise<void> {
   const abort = new AbortController();
-  req.raw.on('close', () => {
+  // The response's close, not the request's: the request emits it as soon as its body has been read,
+  // before this listener exists, so a client hanging up mid-answer went unnoticed and the model ran on.
+  reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) abort.abort();
   });
   let started = false;

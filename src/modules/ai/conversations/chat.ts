@@ -7,7 +7,15 @@ import { type EventActor, emitEvent } from '../../../events/emit.ts';
 import { type AgentRow, countAgentUse, findUsableAgent } from '../agents/procedures.ts';
 import { admitModelCall, recordCost, releaseReservation } from '../costs/record.ts';
 import { type Passage, searchKnowledge } from '../knowledge/search.ts';
-import { type ChatTurn, type Completion, chatModelConfigured, completeChat, type OnDelta } from './model.ts';
+import {
+  type ChatTurn,
+  type Completion,
+  chatModelConfigured,
+  completeChat,
+  estimateAnswerTokens,
+  estimatePromptTokens,
+  type OnDelta,
+} from './model.ts';
 import { answerOffline } from './offline.ts';
 import { type Citation, conversationMessages, conversations } from './schema.ts';
 
@@ -124,6 +132,60 @@ async function openTurn(tx: Tx, request: ChatRequest) {
 }
 
 /**
+ * Records a model call as its two cost events, priced by the model the agent
+ * asked for (the one admission priced), and settles its reservation.
+ * Returns the amount in USD.
+ */
+async function recordModelCost(
+  tx: Tx,
+  tenantId: string,
+  call: {
+    model: string;
+    tokensIn: number;
+    tokensOut: number;
+    sessionId: string;
+    agentId: string;
+    reservationId: string | null;
+    metadata: Record<string, unknown>;
+  },
+): Promise<number> {
+  const costOf = { service: 'llm' as const, model: call.model, sessionId: call.sessionId, agentId: call.agentId };
+  const input = await recordCost(tx, tenantId, {
+    ...costOf,
+    units: call.tokensIn,
+    unit: 'input_tokens',
+    reservationId: call.reservationId,
+    metadata: call.metadata,
+  });
+  const output = await recordCost(tx, tenantId, {
+    ...costOf,
+    units: call.tokensOut,
+    unit: 'output_tokens',
+    metadata: call.metadata,
+  });
+  return input.amount + output.amount;
+}
+
+async function addToConversationTotals(
+  tx: Tx,
+  tenantId: string,
+  conversationId: string,
+  add: { messages: number; tokensIn: number; tokensOut: number; cost: number },
+): Promise<void> {
+  await tx
+    .update(conversations)
+    .set({
+      messageCount: sql`${conversations.messageCount} + ${add.messages}`,
+      tokensIn: sql`${conversations.tokensIn} + ${add.tokensIn}`,
+      tokensOut: sql`${conversations.tokensOut} + ${add.tokensOut}`,
+      cost: sql`${conversations.cost} + ${add.cost}`,
+      lastMessageAt: sql`now()`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, conversationId)));
+}
+
+/**
  * One question and its answer. The question is stored first (its own short
  * transaction); the knowledge search and the model call run outside any
  * transaction, so a slow model never holds a connection; the answer, the
@@ -153,33 +215,59 @@ export async function chat(request: ChatRequest, onDelta: OnDelta): Promise<Chat
       ...history,
       { role: 'user', content: request.content },
     ];
-    const promptTokens = turns.reduce((sum, t) => sum + encode(t.content).length, 0);
+    const promptTokens = estimatePromptTokens(turns);
     ({ reservationId } = await withTenant(principal, (tx) =>
       admitModelCall(tx, tenantId, { service: 'llm', model: agent.model, maxUnits: promptTokens + agent.maxTokens }),
     ));
+    let streamed = '';
+    const relay: OnDelta = (text) => {
+      streamed += text;
+      onDelta(text);
+    };
     try {
-      completion = await completeChat(config, turns, agent, onDelta, request.signal);
+      completion = await completeChat(config, turns, agent, relay, request.signal);
     } catch (error) {
       const held = reservationId;
-      if (held) await withTenant(principal, (tx) => releaseReservation(tx, tenantId, held));
+      await withTenant(principal, async (tx) => {
+        // Failing before the first token charges nothing. Once the service has
+        // answered, the prompt and what was streamed are spent: a client that
+        // hangs up just before the end must not get the answer for free.
+        if (streamed === '') {
+          if (held) await releaseReservation(tx, tenantId, held);
+          return;
+        }
+        const consumed = { tokensIn: promptTokens, tokensOut: estimateAnswerTokens(streamed) };
+        const cost = await recordModelCost(tx, tenantId, {
+          ...consumed,
+          model: agent.model,
+          sessionId: question.conversationId,
+          agentId: agent.id,
+          reservationId: held,
+          metadata: { tokenCount: 'estimated', interrupted: true },
+        });
+        await addToConversationTotals(tx, tenantId, question.conversationId, { messages: 0, ...consumed, cost });
+        await countAgentUse(tx, principal, agent.id, { tokens: consumed.tokensIn + consumed.tokensOut });
+      });
       throw error;
     }
   }
   const latencyMs = Math.round(performance.now() - started);
 
   return withTenant(principal, async (tx) => {
-    let cost = 0;
-    if (!offline) {
-      const costOf = { service: 'llm' as const, model: completion.model, sessionId: question.conversationId, agentId: agent.id };
-      const input = await recordCost(tx, tenantId, {
-        ...costOf,
-        units: completion.tokensIn,
-        unit: 'input_tokens',
-        reservationId,
-      });
-      const output = await recordCost(tx, tenantId, { ...costOf, units: completion.tokensOut, unit: 'output_tokens' });
-      cost = input.amount + output.amount;
-    }
+    const cost = offline
+      ? 0
+      : await recordModelCost(tx, tenantId, {
+          model: agent.model,
+          tokensIn: completion.tokensIn,
+          tokensOut: completion.tokensOut,
+          sessionId: question.conversationId,
+          agentId: agent.id,
+          reservationId,
+          metadata: {
+            tokenCount: completion.tokenCount ?? 'reported',
+            ...(completion.answeredModel ? { answeredModel: completion.answeredModel } : {}),
+          },
+        });
     const [answer] = await tx
       .insert(conversationMessages)
       .values({
@@ -197,17 +285,12 @@ export async function chat(request: ChatRequest, onDelta: OnDelta): Promise<Chat
       .returning(messageColumns);
     if (!answer) throw new Error('answer not stored');
     const tokens = completion.tokensIn + completion.tokensOut;
-    await tx
-      .update(conversations)
-      .set({
-        messageCount: sql`${conversations.messageCount} + 2`,
-        tokensIn: sql`${conversations.tokensIn} + ${completion.tokensIn}`,
-        tokensOut: sql`${conversations.tokensOut} + ${completion.tokensOut}`,
-        cost: sql`${conversations.cost} + ${cost}`,
-        lastMessageAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, question.conversationId)));
+    await addToConversationTotals(tx, tenantId, question.conversationId, {
+      messages: 2,
+      tokensIn: completion.tokensIn,
+      tokensOut: completion.tokensOut,
+      cost,
+    });
     await countAgentUse(tx, principal, agent.id, { messages: 2, tokens });
     await emitEvent(tx, request.actor, 'conversation.message.created', {
       conversationId: question.conversationId,

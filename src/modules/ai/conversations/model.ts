@@ -1,3 +1,4 @@
+import { encode } from 'gpt-tokenizer';
 import OpenAI from 'openai';
 import { AppError } from '../../../api/errors.ts';
 import type { Config } from '../../../config.ts';
@@ -20,9 +21,31 @@ export interface ModelSettings {
 
 export interface Completion {
   content: string;
+  /** The model asked for, under which the call is priced and recorded. */
   model: string;
+  /**
+   * The name the service answered with, often a dated snapshot (`gpt-4o-2024-08-06`)
+   * that the price table does not list: kept as information, never priced.
+   */
+  answeredModel?: string;
   tokensIn: number;
   tokensOut: number;
+  /** `estimated` when the service reported no usage and the local tokenizer counted instead. */
+  tokenCount?: 'reported' | 'estimated';
+}
+
+/**
+ * The local tokenizer's count of a prompt: for admission before the call, and
+ * for charging when the service reports no usage or the answer breaks off.
+ * It leaves out the few tokens of per-message framing a service adds.
+ */
+export function estimatePromptTokens(turns: ReadonlyArray<{ content: string }>): number {
+  return turns.reduce((sum, turn) => sum + encode(turn.content).length, 0);
+}
+
+/** The local tokenizer's count of (part of) an answer. */
+export function estimateAnswerTokens(content: string): number {
+  return encode(content).length;
 }
 
 /** Receives the answer as it is generated. */
@@ -64,7 +87,7 @@ export async function completeChat(
 ): Promise<Completion> {
   const client = clientFor(config);
   let content = '';
-  let model = settings.model;
+  let answeredModel: string | undefined;
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
   try {
     const stream = await client.chat.completions.create(
@@ -82,7 +105,7 @@ export async function completeChat(
       { signal },
     );
     for await (const chunk of stream) {
-      model = chunk.model || model;
+      answeredModel = chunk.model || answeredModel;
       const delta = chunk.choices[0]?.delta?.content;
       if (delta) {
         content += delta;
@@ -90,14 +113,21 @@ export async function completeChat(
       }
       if (chunk.usage) usage = chunk.usage;
     }
+    // The SDK ends an aborted stream quietly, as if the answer were complete:
+    // a cut-off answer must fail here, or it would be stored as a whole one.
+    if (stream.controller.signal.aborted) throw new Error('the answer was cut off');
   } catch (error) {
     // The service's own message stays in the log (cause); the client sees the catalogued one.
     throw Object.assign(new AppError('MODEL_UNAVAILABLE'), { cause: error });
   }
-  return {
-    content,
-    model,
-    tokensIn: usage?.prompt_tokens ?? 0,
-    tokensOut: usage?.completion_tokens ?? 0,
-  };
+  const reported = { content, model: settings.model, answeredModel };
+  // Some OpenAI-compatible servers never report usage; the call still cost something.
+  return usage
+    ? { ...reported, tokensIn: usage.prompt_tokens, tokensOut: usage.completion_tokens, tokenCount: 'reported' }
+    : {
+        ...reported,
+        tokensIn: estimatePromptTokens(turns),
+        tokensOut: estimateAnswerTokens(content),
+        tokenCount: 'estimated',
+      };
 }

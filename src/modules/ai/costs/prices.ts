@@ -80,9 +80,23 @@ export function priceTable(): PriceTable {
   return table;
 }
 
+/** The date a provider appends to a model name for a snapshot: `-2024-08-06`, or `-0613` in older names. */
+const SNAPSHOT_DATE = /-(?:\d{4}-\d{2}-\d{2}|\d{4})$/;
+
+function listed(prices: Record<string, Price>, model: string): Price | undefined {
+  // Own entries only: a model named `constructor` must not find Object.prototype's.
+  return Object.hasOwn(prices, model) ? prices[model] : undefined;
+}
+
+/**
+ * A model's own entry, else that of the model it is a dated snapshot of
+ * (`gpt-4o-2024-08-06` is priced as `gpt-4o`), else `default`. Only a date is
+ * stripped, never a longer prefix matched: `gpt-4.1-nano` is not `gpt-4.1`.
+ */
 function priceOf(service: CostService, model: string | null | undefined): Price {
   const prices = table[service];
-  return (model ? prices[model] : undefined) ?? prices.default ?? 0;
+  const own = model ? (listed(prices, model) ?? listed(prices, model.replace(SNAPSHOT_DATE, ''))) : undefined;
+  return own ?? prices.default ?? 0;
 }
 
 /**
