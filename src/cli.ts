@@ -71,7 +71,12 @@ async function main(command: string | undefined): Promise<void> {
     case 'platform-admin': {
       const email = process.argv[3];
       if (!email) throw new Error('usage: palisade platform-admin <email>');
-      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/pgdata` });
+      // With the request role's own login: an owner that is not a superuser may not switch to that role.
+      const database = await openDatabase({
+        url: config.DATABASE_URL,
+        appUrl: config.APP_DATABASE_URL,
+        dataDir: `${config.DATA_DIR}/pgdata`,
+      });
       try {
         const [user] = await database.ownerQuery<{ id: string }>('select id from auth.users where lower(email) = lower($1)', [
           email,

@@ -45,12 +45,13 @@ export async function readiness(database: Database, redisDegraded?: () => boolea
     timed(async () => ((await migrationsCurrent(database)) ? undefined : 'pending migrations')),
     timed(() => rlsInForce(database)),
   ]);
-  // Redis only counts where it is configured; while it is down the process still serves (docs/operations.md).
+  // Redis is reported, not counted: every instance shares the one Redis, so an outage would take all of
+  // them out of service at once, while each still serves without it (docs/operations.md).
   const redis = redisDegraded
     ? { ok: !redisDegraded(), ms: 0, ...(redisDegraded() ? { detail: 'unreachable' } : {}) }
     : undefined;
   return {
-    ready: db.ok && migrations.ok && rls.ok && (redis?.ok ?? true),
+    ready: db.ok && migrations.ok && rls.ok,
     checks: { database: db, migrations, rls, ...(redis ? { redis } : {}) },
   };
 }
@@ -73,8 +74,10 @@ export function registerHealthRoutes(
   app.get('/health', async (_req, reply) => {
     const result = await readiness(deps.database, deps.redisDegraded);
     const ready = result.ready && !deps.isShuttingDown();
+    // Ready with Redis away still reads `degraded`: the instance serves, with per-process limits and no realtime.
+    const allOk = Object.values(result.checks).every((check) => check.ok);
     return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ok' : 'degraded',
+      status: ready && allOk ? 'ok' : 'degraded',
       version: deps.version,
       database: deps.database.kind,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),

@@ -15,7 +15,7 @@ import { clearOfWindowEnd, waitUntil } from '../support/wait.ts';
  * the worker, one only serves), as docs/rate-limits.md and docs/realtime.md
  * describe it: requests keep being served, rate limits count per process,
  * realtime sockets stay open but receive nothing, webhooks are unaffected,
- * readiness is 503 meanwhile, and everything returns by itself once Redis is
+ * readiness stays 200 while reporting Redis, and everything returns by itself once Redis is
  * back, without a request having to come first. The Redis is the test's own
  * (the machine's keeps serving the test files running beside this one); the
  * database is a fresh one on the machine's PostgreSQL.
@@ -87,21 +87,22 @@ const redisCheck = async (server: ChildServer) =>
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
-    /** Stops Redis and waits until both processes report it (readiness 503, the redis check failing). */
+    /** Stops Redis and waits until both processes report it (the redis check failing); both stay ready. */
     async function stopRedis(): Promise<void> {
       await redis.stop();
-      await until(
-        'both processes to report Redis unreachable',
-        async () => (await readiness(a)) === 503 && (await readiness(b)) === 503,
-      );
+      const reportsDown = async (server: ChildServer) => (await redisCheck(server))?.ok === false;
+      await until('both processes to report Redis unreachable', async () => (await reportsDown(a)) && (await reportsDown(b)));
+      expect(await readiness(a)).toBe(200);
+      expect(await readiness(b)).toBe(200);
       expect(await redisCheck(a)).toEqual({ ok: false, ms: 0, detail: 'unreachable' });
       expect(await redisCheck(b)).toEqual({ ok: false, ms: 0, detail: 'unreachable' });
     }
 
-    /** Starts Redis again and waits for readiness on both, polling only /health/ready: nothing counted, nothing published. */
+    /** Starts Redis again and waits until both report it, polling only /health: nothing counted, nothing published. */
     async function startRedis(): Promise<void> {
       await redis.start();
-      await until('both processes ready again', async () => (await readiness(a)) === 200 && (await readiness(b)) === 200);
+      const reportsUp = async (server: ChildServer) => (await redisCheck(server))?.ok === true;
+      await until('both processes to report Redis again', async () => (await reportsUp(a)) && (await reportsUp(b)));
       expect(await redisCheck(a)).toMatchObject({ ok: true });
       expect(await redisCheck(b)).toMatchObject({ ok: true });
     }
