@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   ApiClient,
@@ -338,6 +339,42 @@ describeEachBackend('invitations', (backend) => {
     expect(mailsTo(email)).toHaveLength(1);
     expect(await invitationCount(acme.id, email)).toBe(1);
   });
+
+  it.runIf(backend === 'postgres')(
+    'an accept that waited for a cancel to commit fails whole: no member, still cancelled',
+    async () => {
+      const person = await signUp(t.url, 'racer');
+      const { invitation, token } = await invite(acme.admin, person.email);
+      const other = postgres(t.config.DATABASE_URL ?? '', { max: 1, onnotice: () => {} });
+      try {
+        let accepting: ReturnType<typeof person.post> | undefined;
+        await other.begin(async (tx) => {
+          // The admin's cancel, as invitations.cancel runs it: the pending row locked first.
+          await tx`select id from app.invitations where id = ${invitation.id} and status = 'pending' for update`;
+          accepting = person.post('/api/v1/invitations/accept', { token });
+          await expect
+            .poll(async () => {
+              const [row] = await tx`select count(*)::int as n from pg_stat_activity
+                                    where datname = current_database() and wait_event_type = 'Lock'`;
+              return row?.n;
+            })
+            .toBeGreaterThan(0);
+          await tx`update app.invitations set status = 'cancelled', responded_at = now() where id = ${invitation.id}`;
+        });
+        const refused = await accepting;
+        expect(refused?.status).toBe(404);
+        const [row] = await t.ownerQuery<{ status: string }>('select status from app.invitations where id = $1', [invitation.id]);
+        expect(row?.status).toBe('cancelled');
+        const members = await t.ownerQuery('select 1 from app.memberships where tenant_id = $1 and user_id = $2', [
+          acme.id,
+          person.userId,
+        ]);
+        expect(members).toHaveLength(0);
+      } finally {
+        await other.end();
+      }
+    },
+  );
 
   it('invitations of a deleted tenant can no longer be seen or accepted', async () => {
     const owner = await signUp(t.url, 'doomed-owner');
