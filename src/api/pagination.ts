@@ -2,6 +2,9 @@ import { type AnyColumn, asc, desc, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 
+/** Query-string booleans arrive as text; `z.coerce.boolean()` would read "false" as true. */
+export const queryBoolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
 /**
  * Cursor pagination with sorting from an allowlist. `sort` is one of the
  * allowed fields, optionally prefixed with `-` for descending; anything else

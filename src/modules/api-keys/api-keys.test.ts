@@ -143,6 +143,12 @@ describeEachBackend('api keys', (backend) => {
     const after = await key.get('/api/v1/tenants/current');
     expect(after.status).toBe(401);
     expect(after.body.error.code).toBe('UNAUTHENTICATED');
+    // Listed only when asked for, and "false" in a query string means false.
+    const listed = async (query: string) =>
+      (await acme.admin.get(`/api/v1/api-keys?limit=100${query}`)).body.items.map((k: { id: string }) => k.id);
+    expect(await listed('')).not.toContain(key.apiKeyId);
+    expect(await listed('&includeRevoked=false')).not.toContain(key.apiKeyId);
+    expect(await listed('&includeRevoked=true')).toContain(key.apiKeyId);
 
     const expiring = await apiKeyClient(acme.admin, {
       scopes: ['tenant:read'],

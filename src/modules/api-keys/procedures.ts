@@ -2,7 +2,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../api/errors.ts';
 import { iso } from '../../api/output.ts';
-import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
+import { keyset, listInput, page, pageOf, queryBoolean } from '../../api/pagination.ts';
 import { adminProcedure, memberOnly, router, SCOPES } from '../../api/procedures.ts';
 import { actorOf, recordAudit } from '../../audit/record.ts';
 import { generateApiKey } from '../../auth/api-key-format.ts';
@@ -120,7 +120,7 @@ export const apiKeysRouter = router({
 
   list: adminProcedure
     .meta({ summary: 'API keys of the active tenant', tags, rest: { method: 'GET', path: '/api-keys' } })
-    .input(listInput(['createdAt', 'name']).extend({ includeRevoked: z.coerce.boolean().default(false) }))
+    .input(listInput(['createdAt', 'name']).extend({ includeRevoked: queryBoolean.default(false) }))
     .output(pageOf(apiKeyOutput))
     .query(async ({ ctx, input }) => {
       const { where, orderBy, limit } = keyset(input, { createdAt: apiKeys.createdAt, name: apiKeys.name }, apiKeys.id);

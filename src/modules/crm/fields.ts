@@ -64,9 +64,6 @@ export { iso } from '../../api/output.ts';
 
 export const deletedFilter = z.enum(['exclude', 'include', 'only']).default('exclude');
 
-/** Query-string booleans arrive as text; `z.coerce.boolean()` would read "false" as true. */
-export const queryBoolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-
 /**
  * A tsquery that matches documents containing every word of `text` as a word
  * prefix ("ann smi" finds "Ann Smith"). Only letters and digits survive, so

@@ -1,6 +1,6 @@
 import { and, count, eq, ilike, isNull, or } from 'drizzle-orm';
 import { z } from 'zod';
-import { keyset, listInput, page, pageOf } from '../../api/pagination.ts';
+import { keyset, listInput, page, pageOf, queryBoolean } from '../../api/pagination.ts';
 import { platformAdminProcedure, router } from '../../api/procedures.ts';
 import { type RequestFacts, recordAudit } from '../../audit/record.ts';
 import { users } from '../../auth/schema.ts';
@@ -15,7 +15,7 @@ import { procedureStatsOutput, slowQueryInput, slowQueryOutput, windowInput } fr
  * an audit entry in the platform tenant, in the same transaction.
  */
 
-const searchInput = { q: z.string().trim().max(100).optional(), includeDeleted: z.coerce.boolean().default(false) };
+const searchInput = { q: z.string().trim().max(100).optional(), includeDeleted: queryBoolean.default(false) };
 
 async function auditPlatformRead(tx: Tx, userId: string, request: RequestFacts, action: string, data: Record<string, unknown>) {
   const actor = {

@@ -1,12 +1,12 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { AppError } from '../../../api/errors.ts';
-import { listInput, pageOf } from '../../../api/pagination.ts';
+import { listInput, pageOf, queryBoolean } from '../../../api/pagination.ts';
 import { router, tenantProcedure } from '../../../api/procedures.ts';
 import { actorOf } from '../../../audit/record.ts';
 import { type TenantPrincipal, type Tx, withTenant } from '../../../db/tenant.ts';
 import { emitEvent } from '../../../events/emit.ts';
-import { idInput, queryBoolean } from '../fields.ts';
+import { idInput } from '../fields.ts';
 import { assertReferences } from '../references.ts';
 import { ACTIVITY_SORT, type ActivityRow, activityColumns, activityOutput, activityPage, toActivityOutput } from './model.ts';
 import { ACTIVITY_TYPES, activities } from './schema.ts';

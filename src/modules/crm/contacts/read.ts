@@ -1,10 +1,10 @@
 import { and, arrayContains, eq, isNotNull, isNull, or } from 'drizzle-orm';
 import { z } from 'zod';
-import { keyset, listInput, page, pageOf } from '../../../api/pagination.ts';
+import { keyset, listInput, page, pageOf, queryBoolean } from '../../../api/pagination.ts';
 import { tenantProcedure } from '../../../api/procedures.ts';
 import { withTenant } from '../../../db/tenant.ts';
 import { ACTIVITY_SORT, activityOutput, activityPage, timelineFilter } from '../activities/model.ts';
-import { deletedFilter, idInput, matchesText, queryBoolean, startsWith } from '../fields.ts';
+import { deletedFilter, idInput, matchesText, startsWith } from '../fields.ts';
 import { contactColumns, contactOutput, findContact, toContactOutput } from './model.ts';
 import { contactSearchDocument, contacts } from './schema.ts';
 
