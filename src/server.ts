@@ -181,7 +181,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         const [row] = await queryRows<{ pending: number; oldest: number | null }>(
           tx,
           sql`select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as oldest
-                from app.jobs where kind = ${DISPATCH_EVENT_JOB}`,
+                from app.jobs where kind = ${DISPATCH_EVENT_JOB} and dead_at is null`,
         );
         return { pending: row?.pending ?? 0, oldestAgeSeconds: row?.oldest ?? 0 };
       }),

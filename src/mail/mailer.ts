@@ -33,6 +33,15 @@ export const SMTP_CONNECTION_TIMEOUT_MS = 10_000;
 export const SMTP_GREETING_TIMEOUT_MS = 10_000;
 export const SMTP_SOCKET_TIMEOUT_MS = 20_000;
 
+/** A nodemailer transport on `smtpUrl` with the timeouts above: the general mailer's and the campaigns'. */
+export const smtpTransport = (smtpUrl: string) =>
+  nodemailer.createTransport({
+    url: smtpUrl,
+    connectionTimeout: SMTP_CONNECTION_TIMEOUT_MS,
+    greetingTimeout: SMTP_GREETING_TIMEOUT_MS,
+    socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
+  });
+
 /**
  * SMTP through nodemailer when SMTP_URL is set. Without it (development), the
  * mail is written to the log instead, so links such as invitations can be
@@ -49,12 +58,7 @@ export function createMailer(options: { smtpUrl?: string | undefined; from: stri
       close() {},
     };
   }
-  const transport = nodemailer.createTransport({
-    url: options.smtpUrl,
-    connectionTimeout: SMTP_CONNECTION_TIMEOUT_MS,
-    greetingTimeout: SMTP_GREETING_TIMEOUT_MS,
-    socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
-  });
+  const transport = smtpTransport(options.smtpUrl);
   return {
     async send(mail) {
       try {

@@ -1,5 +1,5 @@
-import nodemailer from 'nodemailer';
 import type { Logger } from '../../logger.ts';
+import { smtpTransport } from '../../mail/mailer.ts';
 
 /** A campaign email: besides the plain mail, a stable Message-ID and the RFC 8058 unsubscribe headers. */
 export interface CampaignMail {
@@ -30,7 +30,8 @@ export function createCampaignMailer(options: { smtpUrl?: string | undefined; fr
       },
     };
   }
-  const transport = nodemailer.createTransport(options.smtpUrl);
+  // With the general mailer's timeouts: a hung SMTP host fails a delivery attempt in seconds, well within the job's lease.
+  const transport = smtpTransport(options.smtpUrl);
   return {
     async send(mail) {
       await transport.sendMail({
