@@ -360,7 +360,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const openApi = buildOpenApiDocument(publicUrl(config));
   app.get('/api/openapi.json', async () => openApi);
   await app.register(fastifySwagger, { mode: 'static', specification: { document: openApi as never } });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    // Its own scripts and styles only, and never framed: the page sends the session cookie with "Try it out",
+    // so another site framing it could lead a member's clicks. Plain http stays usable on a developer's machine.
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      header.replace("frame-ancestors 'self'", "frame-ancestors 'none'").replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
 
   await registerRealtimeRoute(app, {
     hub: realtime,

@@ -173,6 +173,8 @@ describeEachBackend('HTTP surface', (backend) => {
     const page = await fetch(`${t.url}/api/docs/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
   });
 });
 
