@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { waitUntil } from './wait.ts';
 
 /** The server PostgreSQL the suites use; a fresh database is created on it per test file. */
 export const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -57,4 +58,16 @@ export async function createFreshDatabase(): Promise<FreshDatabase> {
       await sql.end();
     },
   };
+}
+
+/**
+ * Waits until some connection to this database waits for a lock: the request under test has queued behind
+ * the lock `sql` holds, so what the holder commits next is what that request finds when it goes on.
+ */
+export async function untilALockIsAwaited(sql: postgres.Sql | postgres.TransactionSql): Promise<void> {
+  await waitUntil('a connection waiting for a lock', async () => {
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+                                              where datname = current_database() and wait_event_type = 'Lock'`;
+    return (row?.n ?? 0) > 0;
+  });
 }

@@ -12,6 +12,7 @@ import {
   uniqueSlug,
 } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { untilALockIsAwaited } from '../../../test/support/postgres.ts';
 import { refusingSmtpUrl } from '../../../test/support/smtp.ts';
 
 const INVITATION_LINK = /(https?:\/\/\S+\/invitations\/accept\?token=([A-Za-z0-9_-]+))/;
@@ -352,13 +353,7 @@ describeEachBackend('invitations', (backend) => {
           // The admin's cancel, as invitations.cancel runs it: the pending row locked first.
           await tx`select id from app.invitations where id = ${invitation.id} and status = 'pending' for update`;
           accepting = person.post('/api/v1/invitations/accept', { token });
-          await expect
-            .poll(async () => {
-              const [row] = await tx`select count(*)::int as n from pg_stat_activity
-                                    where datname = current_database() and wait_event_type = 'Lock'`;
-              return row?.n;
-            })
-            .toBeGreaterThan(0);
+          await untilALockIsAwaited(tx);
           await tx`update app.invitations set status = 'cancelled', responded_at = now() where id = ${invitation.id}`;
         });
         const refused = await accepting;

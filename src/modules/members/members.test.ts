@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTenant, signUp, type TenantFixture } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { untilALockIsAwaited } from '../../../test/support/postgres.ts';
 
 describeEachBackend('members and roles', (backend) => {
   let t: TestServer;
@@ -93,13 +94,7 @@ describeEachBackend('members and roles', (backend) => {
           await tx`select user_id from app.memberships where tenant_id = ${team.id} and role = 'owner' for update`;
           // A, admitted as an owner, demotes M: it waits for the owner lock.
           demotion = team.admin.patch(`/api/v1/members/${team.member.userId}`, { role: 'member' });
-          await expect
-            .poll(async () => {
-              const [row] = await tx`select count(*)::int as n from pg_stat_activity
-                                      where datname = current_database() and wait_event_type = 'Lock'`;
-              return row?.n;
-            })
-            .toBeGreaterThan(0);
+          await untilALockIsAwaited(tx);
           await tx`update app.memberships set role = 'admin' where tenant_id = ${team.id} and user_id = ${team.admin.userId}`;
         });
         const refused = await demotion;
