@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ChildServer, kill, serverEnv, startChild } from '../support/child-server.ts';
 import { ApiClient, PASSWORD, uniqueEmail, uniqueSlug } from '../support/client.ts';
 import { createFreshDatabase, type FreshDatabase } from '../support/postgres.ts';
-import { waitUntil } from '../support/wait.ts';
 
 /**
  * Abusive HTTP clients against a real server process: bodies over the limit,
@@ -236,7 +235,11 @@ function serverConnections(port: number): number {
   });
 
   /** A raw client connection; resolves `closed` with what the server sent before closing it. */
-  function rawClient(onConnect: (socket: Socket) => void): { closed: Promise<{ received: string }>; socket: Socket } {
+  function rawClient(onConnect: (socket: Socket) => void): {
+    connected: Promise<void>;
+    closed: Promise<{ received: string }>;
+    socket: Socket;
+  } {
     const socket = connect(port, '127.0.0.1');
     let received = '';
     socket.setEncoding('utf8');
@@ -245,7 +248,11 @@ function serverConnections(port: number): number {
     });
     socket.on('error', () => {});
     socket.on('connect', () => onConnect(socket));
-    return { socket, closed: new Promise((resolve) => socket.on('close', () => resolve({ received }))) };
+    return {
+      socket,
+      connected: new Promise((resolve) => socket.once('connect', () => resolve())),
+      closed: new Promise((resolve) => socket.on('close', () => resolve({ received }))),
+    };
   }
 
   /** Writes `text` every 100 ms until the server closes the connection. */
@@ -279,9 +286,9 @@ function serverConnections(port: number): number {
     const clients = Object.entries(kinds).flatMap(([kind, onConnect]) =>
       Array.from({ length: 5 }, () => ({ kind, ...rawClient(onConnect) })),
     );
-    // They all hold a connection on the server once it has accepted them (a loaded machine takes a while).
-    await waitUntil('every client connected', async () => serverConnections(port) - baseline >= clients.length, 2_000, 20);
-    expect(serverConnections(port) - baseline).toBeGreaterThanOrEqual(clients.length);
+    // Every client reached the server. Not counted as open all at once: on a loaded machine the first
+    // silent clients may already be closed (HTTP_IDLE_TIMEOUT_MS is 500 ms here) before the last connect.
+    await Promise.all(clients.map((c) => c.connected));
 
     const bound = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 10_000));
     const results = await Promise.all(
