@@ -1,6 +1,6 @@
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { logCapture } from '../../test/support/log-capture.ts';
 import { refusingSmtpUrl, SilentSmtpServer, TestInbox } from '../../test/support/smtp.ts';
 import { createMailer, type Mail, type Mailer } from './mailer.ts';
 
@@ -14,7 +14,8 @@ const mail: Mail = {
 };
 
 describe('mailer', () => {
-  const logLines: string[] = [];
+  const log = logCapture();
+  const logLines = log.lines;
   const stops: Array<() => unknown> = [];
   afterEach(async () => {
     for (const stop of stops.splice(0)) await stop();
@@ -22,23 +23,16 @@ describe('mailer', () => {
   });
 
   function mailerFor(smtpUrl: string): Mailer {
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
     const mailer = createMailer({
       smtpUrl,
       from: 'Palisade <noreply@test.example>',
-      logger: pino({ level: 'info' }, destination),
+      logger: pino({ level: 'info' }, log.destination),
     });
     stops.push(() => mailer.close());
     return mailer;
   }
 
-  const failureLogs = () =>
-    logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((e) => e.msg === 'mail not sent');
+  const failureLogs = () => log.entries().filter((e) => e.msg === 'mail not sent');
 
   it('resolves true once the SMTP server has the mail', async () => {
     const inbox = new TestInbox();

@@ -1,20 +1,14 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClient, PASSWORD, signUp } from '../support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../support/harness.ts';
+import { logCapture } from '../support/log-capture.ts';
 
 describeEachBackend('structured logs', (backend) => {
   let t: TestServer;
-  const lines: string[] = [];
+  const { destination, lines } = logCapture();
 
   beforeAll(async () => {
-    const capture = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    t = await startTestServer(backend, { LOG_LEVEL: 'trace' }, { logDestination: capture });
+    t = await startTestServer(backend, { LOG_LEVEL: 'trace' }, { logDestination: destination });
   });
   afterAll(() => t?.close());
 

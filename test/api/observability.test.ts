@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { grantPlatformAdmin } from '../../src/db/bootstrap.ts';
 import { ApiClient, createTenant, signUp, type TenantFixture } from '../support/client.ts';
 import { freeLoopbackPort } from '../support/free-port.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../support/harness.ts';
+import { logCapture } from '../support/log-capture.ts';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 
@@ -13,21 +13,15 @@ describeEachBackend('observability', (backend) => {
   let acme: TenantFixture;
   let globex: TenantFixture;
   let metricsPort: number;
-  const logLines: Array<Record<string, unknown>> = [];
+  const log = logCapture();
 
   beforeAll(async () => {
     metricsPort = await freeLoopbackPort();
-    const logDestination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    });
     // Every transaction counts as slow, so the slow-query log fills without slowing anything down.
     t = await startTestServer(
       backend,
       { METRICS_TOKEN, METRICS_PORT: String(metricsPort), SLOW_QUERY_MS: '1', LOG_LEVEL: 'info' },
-      { logDestination },
+      { logDestination: log.destination },
     );
     [acme, globex] = await Promise.all([createTenant(t.url, t.inbox, 'acme'), createTenant(t.url, t.inbox, 'globex')]);
   });
@@ -135,8 +129,8 @@ describeEachBackend('observability', (backend) => {
     expect(create?.statements.join(' ')).toMatch(/insert into "app"."api_keys"/);
     expect(create?.statements.join(' ')).toContain('$1');
     expect(JSON.stringify(own.body)).not.toContain(marker);
-    expect(logLines.filter((l) => JSON.stringify(l).includes(marker))).toEqual([]);
-    expect(logLines.some((l) => l.msg === 'slow query')).toBe(true);
+    expect(log.entries().filter((l) => JSON.stringify(l).includes(marker))).toEqual([]);
+    expect(log.entries().some((l) => l.msg === 'slow query')).toBe(true);
 
     const other = await globex.admin.get('/api/v1/observability/slow-queries?limit=200');
     expect((other.body.items as Array<{ procedure: string }>).map((i) => i.procedure)).not.toContain('POST /api/v1/api-keys');
@@ -145,7 +139,7 @@ describeEachBackend('observability', (backend) => {
   it('logs one line per request with request id, tenant id and user id', async () => {
     const res = await acme.member.get('/api/v1/tenants/current');
     const requestId = res.headers.get('x-request-id');
-    const line = logLines.find((l) => l.reqId === requestId && l.msg === 'request completed');
+    const line = log.entries().find((l) => l.reqId === requestId && l.msg === 'request completed');
     expect(line).toMatchObject({
       tenantId: acme.id,
       userId: acme.member.userId,

@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClient, apiKeyClient, createTenant, type TenantFixture } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { logCapture } from '../../../test/support/log-capture.ts';
 import { generateApiKey, hashApiKey, isWellFormedApiKey } from '../../auth/api-key-format.ts';
 
 it('generates recognisable keys with a checksum, and stores only their hash', () => {
@@ -24,16 +24,11 @@ describeEachBackend('api keys', (backend) => {
   let t: TestServer;
   let acme: TenantFixture;
   let globex: TenantFixture;
-  const logLines: string[] = [];
+  const log = logCapture();
+  const logLines = log.lines;
 
   beforeAll(async () => {
-    const logDestination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
-    t = await startTestServer(backend, { LOG_LEVEL: 'debug' }, { logDestination });
+    t = await startTestServer(backend, { LOG_LEVEL: 'debug' }, { logDestination: log.destination });
     [acme, globex] = await Promise.all([createTenant(t.url, t.inbox, 'acme'), createTenant(t.url, t.inbox, 'globex')]);
   });
   afterAll(() => t?.close());

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -12,6 +11,7 @@ import {
   uniqueSlug,
 } from '../../../test/support/client.ts';
 import { describeEachBackend, startTestServer, type TestServer } from '../../../test/support/harness.ts';
+import { logCapture } from '../../../test/support/log-capture.ts';
 import { untilALockIsAwaited } from '../../../test/support/postgres.ts';
 import { refusingSmtpUrl } from '../../../test/support/smtp.ts';
 
@@ -400,16 +400,15 @@ describeEachBackend('invitations', (backend) => {
 
 describeEachBackend('invitations while SMTP refuses connections', (backend) => {
   let t: TestServer;
-  const logLines: string[] = [];
+  const log = logCapture();
+  const logLines = log.lines;
 
   beforeAll(async () => {
-    const logDestination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
-    t = await startTestServer(backend, { SMTP_URL: await refusingSmtpUrl(), LOG_LEVEL: 'info' }, { logDestination });
+    t = await startTestServer(
+      backend,
+      { SMTP_URL: await refusingSmtpUrl(), LOG_LEVEL: 'info' },
+      { logDestination: log.destination },
+    );
   });
   afterAll(() => t?.close());
 
@@ -443,7 +442,7 @@ describeEachBackend('invitations while SMTP refuses connections', (backend) => {
     const created = await owner.post('/api/v1/invitations', { email: uniqueEmail('logged'), role: 'member' });
     expect(created.status).toBe(201);
 
-    const logged = () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const logged = log.entries;
     const failures = logged().filter((entry) => entry.recordId === created.body.id);
     expect(failures).toEqual([
       expect.objectContaining({
