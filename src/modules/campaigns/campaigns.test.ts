@@ -298,15 +298,26 @@ describeEachBackend('campaigns', (backend) => {
     );
   }
 
+  /** How many messages the tenant's campaigns sent, and each recipient's outcome. */
+  async function deliveryOutcome(tenantId: string) {
+    const [sent] = await t.ownerQuery<{ n: number }>(
+      'select count(*)::int as n from app.campaign_messages where tenant_id = $1',
+      [tenantId],
+    );
+    const recipients = await t.ownerQuery<{ campaign_id: string; status: string; last_error: string }>(
+      'select campaign_id, status, last_error from app.campaign_recipients where tenant_id = $1',
+      [tenantId],
+    );
+    return { sent: sent?.n, recipients };
+  }
+
   it("cancels a deleted tenant's campaigns with it: nothing sent after the deletion, a scheduled one never starts", async () => {
     const { a, running, scheduled } = await tenantWithWaitingCampaigns('deleted');
     expect((await a.owner.delete(`/api/v1/tenants/current?confirmSlug=${a.slug}`)).status).toBe(200);
     await releaseAndDrain(a.id);
 
-    const sent = await t.ownerQuery<{ n: number }>('select count(*)::int as n from app.campaign_messages where tenant_id = $1', [
-      a.id,
-    ]);
-    expect(sent[0]?.n).toBe(0);
+    const { sent, recipients } = await deliveryOutcome(a.id);
+    expect(sent).toBe(0);
     const statuses = await t.ownerQuery<{ id: string; status: string; started_at: Date | null }>(
       'select id, status, started_at from app.campaigns where tenant_id = $1',
       [a.id],
@@ -314,10 +325,6 @@ describeEachBackend('campaigns', (backend) => {
     expect(statuses).toHaveLength(2);
     expect(statuses.find((c) => c.id === running)?.status).toBe('cancelled');
     expect(statuses.find((c) => c.id === scheduled)).toMatchObject({ status: 'cancelled', started_at: null });
-    const recipients = await t.ownerQuery<{ campaign_id: string; status: string; last_error: string }>(
-      'select campaign_id, status, last_error from app.campaign_recipients where tenant_id = $1',
-      [a.id],
-    );
     expect(recipients).toEqual([
       { campaign_id: running, status: 'skipped', last_error: 'campaign cancelled' },
       { campaign_id: running, status: 'skipped', last_error: 'campaign cancelled' },
@@ -349,14 +356,8 @@ describeEachBackend('campaigns', (backend) => {
     await t.ownerQuery('update app.tenants set deleted_at = now() where id = $1', [a.id]);
     await releaseAndDrain(a.id);
 
-    const sent = await t.ownerQuery<{ n: number }>('select count(*)::int as n from app.campaign_messages where tenant_id = $1', [
-      a.id,
-    ]);
-    expect(sent[0]?.n).toBe(0);
-    const recipients = await t.ownerQuery<{ campaign_id: string; status: string; last_error: string }>(
-      'select campaign_id, status, last_error from app.campaign_recipients where tenant_id = $1',
-      [a.id],
-    );
+    const { sent, recipients } = await deliveryOutcome(a.id);
+    expect(sent).toBe(0);
     expect(recipients).toEqual([
       { campaign_id: running, status: 'skipped', last_error: 'tenant deleted' },
       { campaign_id: running, status: 'skipped', last_error: 'tenant deleted' },
